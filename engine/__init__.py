@@ -1,0 +1,31 @@
+"""backprop-lab's autodiff engine: scalar Values that record their graph, and backward through it."""
+
+from .gradcheck import GradcheckReport, gradcheck, numerical_grad
+from .graph import (
+    backward,
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    topo_order,
+    zero_grad,
+)
+from .value import Value
+
+__all__ = [
+    "GradcheckReport",
+    "Value",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "numerical_grad",
+    "set_grad_enabled",
+    "topo_order",
+    "zero_grad",
+]

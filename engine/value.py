@@ -1,0 +1,329 @@
+"""Value: a scalar that records how it was computed, so that gradients can flow back through it."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from collections.abc import Callable
+from typing import SupportsFloat
+
+from .graph import backward as _backward_pass
+from .graph import check_forward, describe, mode
+from .graph import zero_grad as _zero_graph
+
+__all__ = ["LocalGrads", "Value"]
+
+# An op's local backward: given the output node, ∂out/∂input for each input, in input order.
+# The chain rule (multiply by out.grad, add into each input) is done once, in graph.backward.
+LocalGrads = Callable[["Value"], tuple[float, ...]]
+
+
+class Value:
+    """A scalar node of a computation graph: its number, its gradient, and the op that made it."""
+
+    # Slots and no per-node closure keep a node near 170 bytes (micrograd's: about 690).
+    __slots__ = ("data", "grad", "label", "requires_grad", "_prev", "_op", "_backward")
+
+    # numpy scalars on the left (np.float64(2) * v) then defer to Value instead of making arrays.
+    __array_ufunc__ = None
+
+    def __init__(self, data: SupportsFloat, label: str = "", requires_grad: bool = True) -> None:
+        self.data: float = data if type(data) is float else _to_float(data, "Value")
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__}: {label!r}")
+        self.grad: float = 0.0
+        self.label: str = label
+        self.requires_grad: bool = bool(requires_grad)
+        self._prev: tuple[Value, ...] = ()
+        self._op: str = ""
+        self._backward: LocalGrads | None = None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label}{frozen})"
+
+    # -- primitives: compute, make `out` with its inputs, op and local derivatives, return ------
+
+    def __add__(self, other: Value | float) -> Value:
+        """f(a, b) = a + b."""
+        rhs = _lift(other)
+        if rhs is None:
+            return NotImplemented
+        return _result(self.data + rhs.data, (self, rhs), "+", _add_grads)
+
+    def __mul__(self, other: Value | float) -> Value:
+        """f(a, b) = a · b."""
+        rhs = _lift(other)
+        if rhs is None:
+            return NotImplemented
+        return _result(self.data * rhs.data, (self, rhs), "*", _mul_grads)
+
+    def __pow__(self, other: Value | float) -> Value:
+        """f(x, y) = x ** y; a plain-number exponent is part of the op (`**2`), not an input."""
+        if isinstance(other, Value):
+            if other.requires_grad and self.data < 0.0 and mode.grad_enabled:
+                raise ValueError(
+                    f"pow: the base {describe(self)} is negative, so x ** y has no real derivative "
+                    f"∂/∂y = x**y · ln(x) for the exponent {describe(other)}; use a positive base, "
+                    "a plain-number exponent, or an exponent with requires_grad=False"
+                )
+            data = _pow(self, other.data, describe(other))
+            return _result(data, (self, other), "**", _pow_grads)
+        try:
+            n = _to_float(other, "pow")
+        except TypeError:
+            return NotImplemented
+        data = _pow(self, n, repr(n))
+
+        def pow_const_grads(out: Value) -> tuple[float]:  # the one op that needs a closure: n
+            return (_dpow(out._prev[0].data, n),)
+
+        return _result(data, (self,), sys.intern(f"**{n:g}"), pow_const_grads)
+
+    def exp(self) -> Value:
+        """f(x) = eˣ."""
+        try:
+            data = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(
+                f"exp: e ** {describe(self)} overflows a float (inputs above about 709.78 do)"
+            ) from None
+        return _result(data, (self,), "exp", _exp_grads)
+
+    def log(self) -> Value:
+        """f(x) = ln x, for x > 0."""
+        if self.data <= 0.0:
+            raise ValueError(f"log: needs a positive input, got {describe(self)}")
+        return _result(math.log(self.data), (self,), "log", _log_grads)
+
+    def tanh(self) -> Value:
+        """f(x) = tanh x = (e²ˣ − 1) / (e²ˣ + 1)."""
+        return _result(math.tanh(self.data), (self,), "tanh", _tanh_grads)  # math.tanh never overflows
+
+    def sigmoid(self) -> Value:
+        """f(x) = σ(x) = 1 / (1 + e⁻ˣ)."""
+        x = self.data
+        # exp of a non-positive number only: no overflow for any x.
+        if x >= 0.0:
+            data = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            data = e / (1.0 + e)
+        return _result(data, (self,), "sigmoid", _sigmoid_grads)
+
+    def relu(self) -> Value:
+        """f(x) = max(0, x)."""
+        x = self.data
+        return _result(0.0 if x <= 0.0 else x, (self,), "relu", _relu_grads)  # NaN stays NaN
+
+    def abs(self) -> Value:
+        """f(x) = |x|."""
+        return _result(abs(self.data), (self,), "abs", _abs_grads)
+
+    # -- compositions: no derivative code of their own -------------------------------------------
+
+    def __neg__(self) -> Value:
+        """-a = a · (−1)."""
+        return self * -1.0
+
+    def __sub__(self, other: Value | float) -> Value:
+        """a − b = a + (−b)."""
+        rhs = _lift(other)
+        return NotImplemented if rhs is None else self + (-rhs)
+
+    def __truediv__(self, other: Value | float) -> Value:
+        """a / b = a · b⁻¹."""
+        rhs = _lift(other)
+        if rhs is None:
+            return NotImplemented
+        if rhs.data == 0.0:
+            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
+        return self * rhs**-1.0
+
+    def sqrt(self) -> Value:
+        """√x = x ** 0.5, for x ≥ 0."""
+        if self.data < 0.0:
+            raise ValueError(f"sqrt: needs a non-negative input, got {describe(self)}")
+        return self**0.5
+
+    # Numbers on the left: lift them to constants and keep the operands in written order.
+    def __radd__(self, other: float) -> Value:
+        """f(a, b) = a + b, a a number."""
+        lhs = _lift(other)
+        return NotImplemented if lhs is None else lhs + self
+
+    def __rmul__(self, other: float) -> Value:
+        """f(a, b) = a · b, a a number."""
+        lhs = _lift(other)
+        return NotImplemented if lhs is None else lhs * self
+
+    def __rsub__(self, other: float) -> Value:
+        """f(a, b) = a − b, a a number."""
+        lhs = _lift(other)
+        return NotImplemented if lhs is None else lhs - self
+
+    def __rtruediv__(self, other: float) -> Value:
+        """f(a, b) = a / b, a a number."""
+        lhs = _lift(other)
+        return NotImplemented if lhs is None else lhs / self
+
+    def __rpow__(self, other: float) -> Value:
+        """f(a, y) = a ** y, a a number."""
+        lhs = _lift(other)
+        return NotImplemented if lhs is None else lhs**self
+
+    # -- the graph ------------------------------------------------------------------------------
+
+    def backward(self, grad: float = 1.0) -> None:
+        """Fill .grad of every node this one depends on with ∂self/∂node (leaves accumulate)."""
+        _backward_pass(self, grad)
+
+    def zero_grad(self) -> None:
+        """Set .grad = 0 on this node and every node it depends on."""
+        _zero_graph(self)
+
+
+# -- local derivatives: ∂out/∂input for each input, read off the output node ------------------
+
+
+def _add_grads(out: Value) -> tuple[float, float]:
+    """∂(a + b)/∂a = 1, ∂(a + b)/∂b = 1."""
+    return (1.0, 1.0)
+
+
+def _mul_grads(out: Value) -> tuple[float, float]:
+    """∂(a · b)/∂a = b, ∂(a · b)/∂b = a."""
+    a, b = out._prev
+    return (b.data, a.data)
+
+
+def _pow_grads(out: Value) -> tuple[float, float]:
+    """∂(x ** y)/∂x = y · x^(y−1), ∂(x ** y)/∂y = x^y · ln x (0 at x = 0, as in PyTorch)."""
+    x, y = out._prev
+    if x.data > 0.0:
+        dy = out.data * math.log(x.data)
+    else:  # x < 0 is refused in the forward when y needs a gradient; 0 ** y is flat in y for y > 0
+        dy = 0.0 if x.data == 0.0 else math.nan
+    return (_dpow(x.data, y.data), dy)
+
+
+def _exp_grads(out: Value) -> tuple[float]:
+    """∂eˣ/∂x = eˣ."""
+    return (out.data,)
+
+
+def _log_grads(out: Value) -> tuple[float]:
+    """∂ln x/∂x = 1/x."""
+    return (1.0 / out._prev[0].data,)
+
+
+def _tanh_grads(out: Value) -> tuple[float]:
+    """∂tanh x/∂x = 1 − tanh² x."""
+    t = out.data
+    return (1.0 - t * t,)
+
+
+def _sigmoid_grads(out: Value) -> tuple[float]:
+    """∂σ(x)/∂x = σ(x)(1 − σ(x))."""
+    s = out.data
+    return (s * (1.0 - s),)
+
+
+def _relu_grads(out: Value) -> tuple[float]:
+    """∂max(0, x)/∂x = 1 for x > 0, else 0 (0 at the kink, as in PyTorch)."""
+    return (1.0 if out.data > 0.0 else 0.0,)
+
+
+def _abs_grads(out: Value) -> tuple[float]:
+    """∂|x|/∂x = sign x (0 at x = 0, as in PyTorch)."""
+    x = out._prev[0].data
+    return (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0,)
+
+
+def _dpow(x: float, n: float) -> float:
+    """∂(x ** n)/∂x = n · x^(n−1); 0 for n = 0, ±inf where that slope is vertical or overflows."""
+    if n == 0.0:
+        return 0.0
+    try:
+        slope: float = n * x ** (n - 1.0)
+        return slope
+    except (ZeroDivisionError, OverflowError):  # x = 0 with n < 1 (√x at 0), or beyond float range
+        negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
+        return math.copysign(math.inf, -n if negative else n)
+
+
+# -- building nodes ----------------------------------------------------------------------------
+
+_new = object.__new__
+
+
+def _result(data: float, prev: tuple[Value, ...], op: str, local_grads: LocalGrads) -> Value:
+    """An op's output node; its inputs and local derivatives are kept only if a gradient can flow."""
+    out: Value = _new(Value)  # skips __init__: data is already a float
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if mode.anomaly:
+        check_forward(op, prev, data)
+    # Primitives take one or two inputs, so prev[0] and prev[-1] are all of them.
+    if mode.grad_enabled and (prev[0].requires_grad or prev[-1].requires_grad):
+        out.requires_grad = True
+        out._prev = prev
+        out._op = op
+        out._backward = local_grads
+    else:  # a constant: no inputs, no backward, nothing for backward to visit
+        out.requires_grad = False
+        out._prev = ()
+        out._op = ""
+        out._backward = None
+    return out
+
+
+def _lift(x: object) -> Value | None:
+    """x itself if a Value, a constant Value if a real number, None (so NotImplemented) otherwise."""
+    if isinstance(x, Value):
+        return x
+    try:
+        return Value(_to_float(x, "Value"), requires_grad=False)
+    except TypeError:
+        return None
+
+
+def _to_float(x: object, op: str) -> float:
+    """A real number (int, float, bool, Fraction, numpy real scalar) as a Python float."""
+    if isinstance(x, (numbers.Real, bool)) or _is_numpy_real(x):
+        try:
+            return float(x)  # type: ignore[arg-type]
+        except OverflowError:
+            raise OverflowError(f"{op}: {x!r} is too large for a float") from None
+    if isinstance(x, Value):
+        raise TypeError(f"{op}: got a Value where a plain number is needed; pass its .data")
+    shape = getattr(x, "shape", None)
+    what = f"an array of shape {shape}" if shape else f"{type(x).__name__} {x!r:.60}"
+    raise TypeError(f"{op}: needs a real number (int, float, bool or numpy real scalar), got {what}")
+
+
+def _is_numpy_real(x: object) -> bool:
+    # numpy.bool_ and 0-d arrays are not numbers.Real; recognised without importing numpy.
+    dtype = getattr(x, "dtype", None)
+    return getattr(x, "shape", None) == () and getattr(dtype, "kind", "") in ("b", "i", "u", "f")
+
+
+def _pow(base: Value, n: float, exponent: str) -> float:
+    x = base.data
+    if x == 0.0 and n < 0.0:
+        raise ZeroDivisionError(
+            f"pow: {describe(base)} ** {exponent} raises zero to a negative power (division by zero)"
+        )
+    if x < 0.0 and not n.is_integer():
+        raise ValueError(
+            f"pow: {describe(base)} ** {exponent} raises a negative base to a non-integer power, "
+            "which has no real value"
+        )
+    try:
+        data: float = x**n  # a real number: the negative-base case was refused above
+        return data
+    except OverflowError:
+        raise OverflowError(f"pow: {describe(base)} ** {exponent} overflows a float") from None
