@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import math
 import statistics
 import sys
@@ -56,7 +57,7 @@ def initial_weights(sizes: Sequence[int], seed: int) -> list[list[tuple[list[flo
     rng = np.random.default_rng(seed)
     return [
         [(rng.uniform(-1, 1, nin).tolist(), 0.0) for _ in range(nout)]
-        for nin, nout in zip(sizes[:-1], sizes[1:], strict=True)
+        for nin, nout in itertools.pairwise(sizes)
     ]
 
 
@@ -215,7 +216,8 @@ def main() -> None:
     print(f"\n1. micrograd demo step ({demo['nodes']} nodes, median of {steps} steps, gc on)")
     print(f"   micrograd     {demo['micrograd_s'] * 1e3:8.1f} ms")
     print(f"   backprop-lab  {demo['ours_s'] * 1e3:8.1f} ms   -> {ratio:.1f}x faster")
-    print(f"   same losses: max |difference| {demo['max_loss_diff']:.2e} (final loss {demo['final_loss']:.4f})")
+    diff, final = demo["max_loss_diff"], demo["final_loss"]
+    print(f"   same losses: max |difference| {diff:.2e} (final loss {final:.4f})")
 
     mem = bench_memory(25_000)
     print("\n2. bytes per node, 100,000-node graph (tracemalloc): built / after backward")

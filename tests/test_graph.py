@@ -1,0 +1,289 @@
+"""The graph: ordering, backward semantics, grad modes, anomaly detection, deep and wide graphs."""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+import threading
+
+import pytest
+
+from engine import (
+    Value,
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    topo_order,
+    zero_grad,
+)
+
+
+def assert_topological(order: list[Value]) -> None:
+    position = {id(node): i for i, node in enumerate(order)}
+    assert len(position) == len(order), "a node is listed twice"
+    for node in order:
+        for child in node._prev:
+            assert position[id(child)] < position[id(node)], f"{child} comes after its user {node}"
+
+
+# -- topological order ------------------------------------------------------------------------
+
+
+def test_topo_order_lists_each_node_once_inputs_first_root_last() -> None:
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = a * b
+    d = c + a
+    e = d * c  # diamond: c feeds d and e
+    order = topo_order(e)
+    assert order[-1] is e
+    assert {id(n) for n in order} == {id(n) for n in (a, b, c, d, e)}
+    assert_topological(order)
+
+
+def test_topo_order_when_a_shared_input_is_pushed_before_its_user() -> None:
+    # root's first input b is also an input of its second input: b must still come before a2.
+    b = Value(2.0, label="b")
+    a2 = b * 2
+    root = b + a2
+    order = topo_order(root)
+    assert_topological(order)
+    assert order.index(b) < order.index(a2)
+
+
+def test_a_plus_a_keeps_both_edges() -> None:
+    a = Value(3.0, label="a")
+    s = a + a
+    assert s._prev == (a, a)
+    assert len(topo_order(s)) == 2
+    s.backward()
+    assert a.grad == 2.0
+
+
+# -- gradients through shared nodes -------------------------------------------------------------
+
+
+def test_x_times_x() -> None:
+    x = Value(-1.5)
+    (x * x).backward()
+    assert x.grad == -3.0
+
+
+def test_diamond_sums_both_paths() -> None:
+    a = Value(0.7)
+    b, c = a * 2.0, a.tanh()
+    (b * c).backward()
+    # d/da (2a · tanh a) = 2 tanh a + 2a (1 − tanh² a)
+    t = math.tanh(0.7)
+    assert a.grad == pytest.approx(2 * t + 2 * 0.7 * (1 - t * t), rel=1e-12)
+
+
+def test_constants_on_either_side_give_the_same_gradient() -> None:
+    for build in (lambda x: 3.0 * x - 1.0, lambda x: x * 3.0 + -1.0, lambda x: (1.0 - x) * -3.0):
+        x = Value(2.0)
+        build(x).backward()
+        assert x.grad == 3.0
+
+
+def test_constants_get_no_gradient() -> None:
+    x = Value(2.0)
+    y = x * 5.0
+    const = y._prev[1]
+    assert not const.requires_grad and const.data == 5.0
+    y.backward()
+    assert const.grad == 0.0
+
+
+# -- backward semantics: leaves accumulate, interior nodes start afresh --------------------------
+
+
+def test_double_backward_doubles_leaves_and_recomputes_interior() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    loss = c.tanh() + c
+    loss.backward()
+    first = (a.grad, b.grad, c.grad)
+    loss.backward()
+    assert (a.grad, b.grad) == (2 * first[0], 2 * first[1])  # leaves accumulate exactly
+    assert c.grad == first[2]  # interior: this call's gradient only (micrograd gives 2x, then 3x)
+    assert loss.grad == 1.0
+
+
+def test_backward_seed_scales_every_gradient() -> None:
+    a = Value(1.5)
+    y = a * a * a
+    y.backward(2.0)
+    assert a.grad == pytest.approx(2.0 * 3 * 1.5**2)
+
+
+def test_backward_of_a_leaf_accumulates_like_pytorch() -> None:
+    a = Value(4.0)
+    a.backward()
+    a.backward()
+    assert a.grad == 2.0
+
+
+@pytest.mark.parametrize("seed", [math.nan, math.inf, "1"])
+def test_backward_rejects_a_bad_seed(seed: object) -> None:
+    y = Value(1.0) * 2
+    with pytest.raises(ValueError, match="seed gradient"):
+        y.backward(seed)  # type: ignore[arg-type]
+
+
+def test_zero_grad_clears_the_whole_graph() -> None:
+    a, b = Value(1.0), Value(2.0)
+    y = (a * b + a).relu()
+    y.backward()
+    assert a.grad != 0.0
+    y.zero_grad()
+    assert all(n.grad == 0.0 for n in topo_order(y))
+    y.backward()
+    zero_grad(y)  # the function form does the same
+    assert all(n.grad == 0.0 for n in topo_order(y))
+
+
+# -- no_grad and requires_grad -------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing() -> None:
+    a = Value(2.0)
+    with no_grad():
+        assert not is_grad_enabled()
+        y = (a * a).exp() + 1
+    assert is_grad_enabled()
+    assert y._prev == () and y._backward is None and y._op == "" and not y.requires_grad
+    assert y.data == pytest.approx(math.exp(4.0) + 1)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_enable_grad_inside_no_grad_and_nesting_restores() -> None:
+    a = Value(2.0)
+    with no_grad():
+        with enable_grad():
+            y = a * 3
+        z = a * 3
+        with set_grad_enabled(True):
+            w = a * 3
+    assert y._prev == (a, y._prev[1]) and z._prev == () and w.requires_grad
+
+
+def test_no_grad_restores_the_mode_after_an_exception() -> None:
+    with pytest.raises(ValueError), no_grad():
+        Value(-1.0).log()
+    assert is_grad_enabled()
+
+
+def test_no_grad_as_a_decorator() -> None:
+    @no_grad()
+    def predict(x: Value) -> Value:
+        return x * 2
+
+    assert predict(Value(1.0))._prev == ()
+    assert is_grad_enabled()
+
+
+def test_no_grad_is_per_thread() -> None:
+    seen: list[bool] = []
+    with no_grad():
+        worker = threading.Thread(target=lambda: seen.append((Value(1.0) * 2).requires_grad))
+        worker.start()
+        worker.join()
+    assert seen == [True]
+
+
+def test_ops_on_values_without_requires_grad_are_not_recorded() -> None:
+    w = Value(0.5, requires_grad=False)
+    x = Value(2.0, requires_grad=False)
+    y = (w * x + 1).tanh()
+    assert not y.requires_grad and y._prev == ()
+    assert topo_order(y) == [y]  # backward would have nothing to visit
+
+
+def test_frozen_input_gets_no_gradient_but_passes_it_on() -> None:
+    w = Value(0.5, requires_grad=False)  # a frozen parameter
+    x = Value(2.0)
+    y = w * x
+    assert y.requires_grad
+    y.backward()
+    assert w.grad == 0.0 and x.grad == 0.5
+
+
+# -- detect_anomaly ------------------------------------------------------------------------------
+
+
+def test_anomaly_in_forward_names_op_and_inputs() -> None:
+    a = Value(math.inf, label="a")
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"forward of '\*' gave nan") as err:
+        a * 0.0
+    assert "inf (label 'a'), 0.0" in str(err.value)
+    assert not is_anomaly_enabled()
+
+
+def test_overflow_to_inf_is_caught_only_under_detect_anomaly() -> None:
+    big = Value(1e200)
+    assert (big * big).data == math.inf  # IEEE arithmetic, as in PyTorch
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"'\*' gave inf"):
+        big * big
+
+
+def test_anomaly_in_backward_names_op() -> None:
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # forward fine, slope at 0 is infinite
+    y.backward()
+    assert x.grad == math.inf
+    x.grad = 0.0
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of '\*\*0.5'") as err:
+        y.backward()
+    assert "0.0 (label 'x')" in str(err.value)
+
+
+# -- deep and wide graphs, memory behaviour ------------------------------------------------------
+
+
+def test_million_op_chain_backpropagates_without_recursion() -> None:
+    limit = sys.getrecursionlimit()
+    x = Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y + x
+    y.backward()
+    assert x.grad == 1_000_001.0
+    assert sys.getrecursionlimit() == limit
+    del y  # freeing a million-deep chain must not overflow the C stack either
+
+
+def test_sum_of_100k_values() -> None:
+    xs = [Value(float(i)) for i in range(100_000)]
+    total = sum(xs)
+    assert isinstance(total, Value)
+    total.backward()
+    assert total.data == sum(range(100_000))
+    assert all(x.grad == 1.0 for x in xs)
+
+
+def test_dropping_a_loss_frees_its_graph_without_the_cyclic_collector() -> None:
+    params = [Value(0.1 * i) for i in range(20)]
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        loss = sum(((p * x).tanh() - 1.0) ** 2 for p in params for x in (0.5, -1.0, 2.0))
+        assert isinstance(loss, Value)
+        loss.backward()
+        del loss
+        assert gc.collect() == 0, "the graph holds reference cycles"
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_the_library_leaves_interpreter_settings_alone() -> None:
+    threshold, limit = gc.get_threshold(), sys.getrecursionlimit()
+    y = sum(Value(float(i)) * i for i in range(1000))
+    assert isinstance(y, Value)
+    y.backward()
+    assert gc.isenabled() and gc.get_threshold() == threshold and sys.getrecursionlimit() == limit

@@ -1,0 +1,40 @@
+"""README.md stays true: its examples run and print what they say, and it starts with the two commands."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TEXT = README.read_text(encoding="utf-8")
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.DOTALL)
+
+
+def test_readme_starts_with_setup_and_test_commands() -> None:
+    first_block = re.search(r"```bash\n(.*?)```", TEXT, flags=re.DOTALL)
+    assert first_block and first_block.start() < TEXT.index("\n## "), "the commands must come first"
+    lines = first_block.group(1).splitlines()
+    setup, tests = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert "apt-get install -y graphviz" in setup and "python3 -m venv .venv" in setup
+    assert "pip install -e '.[dev,notebooks]'" in setup
+    assert setup.split("&&")[-1].strip().startswith(".venv/bin/python -m ")  # ends by running the demo
+    assert tests == ".venv/bin/python -m pytest"
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+def test_readme_example_prints_what_its_comments_say(block: str) -> None:
+    printed: dict[int, str] = {}
+
+    def recording_print(*args: Any) -> None:
+        printed[sys._getframe(1).f_lineno] = " ".join(str(a) for a in args)
+
+    exec(compile(block, str(README), "exec"), {"print": recording_print})
+    for lineno, line in enumerate(block.splitlines(), start=1):
+        expected = re.search(r"# -> (.*)$", line)
+        if expected:
+            assert printed.get(lineno) == expected.group(1).strip(), f"README line {line!r}"
+    assert printed, "the example printed nothing"
