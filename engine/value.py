@@ -25,9 +25,6 @@ class Value:
     # Slots and no per-node closure keep a node near 170 bytes (micrograd's: about 690).
     __slots__ = ("data", "grad", "label", "requires_grad", "_prev", "_op", "_backward")
 
-    # numpy scalars on the left (np.float64(2) * v) then defer to Value instead of making arrays.
-    __array_ufunc__ = None
-
     def __init__(self, data: SupportsFloat, label: str = "", requires_grad: bool = True) -> None:
         self.data: float = data if type(data) is float else _to_float(data, "Value")
         if not isinstance(label, str):
@@ -48,14 +45,14 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         """f(a, b) = a + b."""
-        rhs = _lift(other)
+        rhs = other if isinstance(other, Value) else _lift(other)  # no call in the common case
         if rhs is None:
             return NotImplemented
         return _result(self.data + rhs.data, (self, rhs), "+", _add_grads)
 
     def __mul__(self, other: Value | float) -> Value:
         """f(a, b) = a · b."""
-        rhs = _lift(other)
+        rhs = other if isinstance(other, Value) else _lift(other)
         if rhs is None:
             return NotImplemented
         return _result(self.data * rhs.data, (self, rhs), "*", _mul_grads)

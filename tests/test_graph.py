@@ -287,3 +287,15 @@ def test_the_library_leaves_interpreter_settings_alone() -> None:
     assert isinstance(y, Value)
     y.backward()
     assert gc.isenabled() and gc.get_threshold() == threshold and sys.getrecursionlimit() == limit
+
+
+def test_numpy_object_arrays_of_values_backpropagate() -> None:
+    np = pytest.importorskip("numpy")
+    w = np.array([Value(1.0), Value(-2.0)])
+    x = np.array([3.0, 4.0])
+    scale = Value(0.5)
+    y = np.dot(w * scale, x)  # elementwise through Value's operators, then a sum of products
+    assert isinstance(y, Value)
+    y.backward()
+    assert [wi.grad for wi in w] == [1.5, 2.0]
+    assert scale.grad == 1.0 * 3.0 + -2.0 * 4.0
