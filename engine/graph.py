@@ -103,12 +103,17 @@ def backward(root: Node, grad: float = 1.0) -> None:
     if not (isinstance(grad, (int, float)) and math.isfinite(grad)):
         raise ValueError(f"backward: the seed gradient must be a finite number, got {grad!r}")
     order = topo_order(root)
-    # Interior nodes hold this call's gradient only; leaves (parameters, inputs) accumulate
-    # across calls like PyTorch, so two backward() calls give leaves exactly twice the gradient.
+    # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
+    # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
+    # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
+    earlier = []
     for node in order:
         if node._prev:
             node.grad = 0.0
-    root.grad += grad
+        elif node.grad:
+            earlier.append((node, node.grad))
+            node.grad = 0.0
+    root.grad = grad
     check = mode.anomaly
     for node in reversed(order):
         local_grads = node._backward
@@ -128,6 +133,8 @@ def backward(root: Node, grad: float = 1.0) -> None:
                 second.grad += local[1] * g
         if check:
             _check_backward(node, g)
+    for node, previous in earlier:
+        node.grad += previous
 
 
 def zero_grad(root: Node) -> None:

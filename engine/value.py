@@ -137,7 +137,16 @@ class Value:
             return NotImplemented
         if rhs.data == 0.0:
             raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
+        if abs(rhs.data) < _SMALLEST_INVERTIBLE:
+            raise OverflowError(
+                f"division: {describe(self)} / {describe(rhs)}: a / b is computed as a · b**-1, and "
+                f"1 / {rhs.data!r} overflows a float (divisors below {_SMALLEST_INVERTIBLE:.3g} do)"
+            )
         return self * rhs**-1.0
+
+    def __abs__(self) -> Value:
+        """abs(a) = a.abs()."""
+        return self.abs()
 
     def sqrt(self) -> Value:
         """√x = x ** 0.5, for x ≥ 0."""
@@ -254,6 +263,7 @@ def _dpow(x: float, n: float) -> float:
 # -- building nodes ----------------------------------------------------------------------------
 
 _new = object.__new__
+_SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max  # below it, 1 / b overflows
 
 
 def _result(data: float, prev: tuple[Value, ...], op: str, local_grads: LocalGrads) -> Value:
@@ -298,7 +308,7 @@ def _to_float(x: object, op: str) -> float:
     if isinstance(x, Value):
         raise TypeError(f"{op}: got a Value where a plain number is needed; pass its .data")
     shape = getattr(x, "shape", None)
-    what = f"an array of shape {shape}" if shape else f"{type(x).__name__} {x!r:.60}"
+    what = f"{type(x).__name__} of shape {shape}" if shape else f"{type(x).__name__} {x!r:.60}"
     raise TypeError(f"{op}: needs a real number (int, float, bool or numpy real scalar), got {what}")
 
 
