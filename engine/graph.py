@@ -7,6 +7,7 @@ node carries its inputs and a function giving its local derivatives; the chain r
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -100,8 +101,8 @@ def backward(root: Node, grad: float = 1.0) -> None:
             f"backward: {describe(root)} does not require grad (it was computed under no_grad() "
             "or only from values with requires_grad=False), so there is nothing to differentiate"
         )
-    if not (isinstance(grad, (int, float)) and math.isfinite(grad)):
-        raise ValueError(f"backward: the seed gradient must be a finite number, got {grad!r}")
+    if not (isinstance(grad, numbers.Real) and math.isfinite(grad)):
+        raise ValueError(f"backward: the seed gradient must be a finite real number, got {grad!r}")
     order = topo_order(root)
     # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
     # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
@@ -113,7 +114,7 @@ def backward(root: Node, grad: float = 1.0) -> None:
         elif node.grad:
             earlier.append((node, node.grad))
             node.grad = 0.0
-    root.grad = grad
+    root.grad = float(grad)
     check = mode.anomaly
     for node in reversed(order):
         local_grads = node._backward

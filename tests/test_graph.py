@@ -119,6 +119,16 @@ def test_backward_seed_scales_every_gradient() -> None:
     assert a.grad == pytest.approx(2.0 * 3 * 1.5**2)
 
 
+def test_an_integer_or_numpy_seed_still_gives_float_gradients() -> None:
+    np = pytest.importorskip("numpy")
+    for seed in (2, np.float32(2.0), True):
+        a = Value(1.5)
+        y = a * 3
+        y.backward(seed)  # type: ignore[arg-type]
+        assert type(y.grad) is float and type(a.grad) is float
+        assert a.grad == 3.0 * float(seed)
+
+
 def test_backward_of_a_leaf_accumulates_like_pytorch() -> None:
     a = Value(4.0)
     a.backward()
