@@ -225,10 +225,10 @@ def main() -> None:
         print(f"   {name:<13} {built:6.0f} / {after:6.0f}")
 
     print("\n3. backward of a chain, time per node")
-    per_100k = bench_chain(100_000, repeats=3)
+    per_100k = bench_chain(100_000, repeats=5)
     print(f"   100,000 ops    {per_100k * 1e9:6.0f} ns/node")
     if not args.quick:
-        per_1m = bench_chain(1_000_000, repeats=3)
+        per_1m = bench_chain(1_000_000, repeats=5)
         print(f"   1,000,000 ops  {per_1m * 1e9:6.0f} ns/node   -> {per_1m / per_100k:.2f}x the 100k chain's")
     print(f"   micrograd: RecursionError at a chain of {micrograd_max_depth()} ops")
 
