@@ -11,6 +11,7 @@ import pytest
 
 from engine import (
     Value,
+    backward,
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -309,3 +310,13 @@ def test_numpy_object_arrays_of_values_backpropagate() -> None:
     y.backward()
     assert [wi.grad for wi in w] == [1.5, 2.0]
     assert scale.grad == 1.0 * 3.0 + -2.0 * 4.0
+
+
+def test_backward_function_form_equals_the_method() -> None:
+    a, b = Value(0.3), Value(-1.1)
+    y = (a * b).sigmoid() + a
+    backward(y)
+    by_function = (a.grad, b.grad)
+    a.grad = b.grad = 0.0
+    y.backward()
+    assert (a.grad, b.grad) == by_function != (0.0, 0.0)
