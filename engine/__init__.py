@@ -8,7 +8,10 @@ from .graph import (
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    scope,
+    scope_of,
     set_grad_enabled,
+    tag_scopes,
     topo_order,
     zero_grad,
 )
@@ -25,7 +28,10 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "numerical_grad",
+    "scope",
+    "scope_of",
     "set_grad_enabled",
+    "tag_scopes",
     "topo_order",
     "zero_grad",
 ]

@@ -21,7 +21,10 @@ __all__ = [
     "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "scope",
+    "scope_of",
     "set_grad_enabled",
+    "tag_scopes",
     "topo_order",
     "zero_grad",
 ]
@@ -61,6 +64,13 @@ class _Mode(threading.local):
 
     grad_enabled = True
     anomaly = False
+    tagging = False  # tag_scopes(): scope() names the values made inside it
+    scope: tuple[str, ...] = ()  # the scope path new values are tagged with (empty: none)
+    # The one flag an op reads to leave its fast path: detect_anomaly() or an active scope.
+    observe = False
+
+    def update(self) -> None:
+        self.observe = self.anomaly or bool(self.scope)
 
 
 # Read by Value on every op, so it is a plain object rather than a function call away.
@@ -179,15 +189,62 @@ def detect_anomaly() -> Iterator[None]:
     """Inside, the first op whose forward value or backward gradient is NaN or ±inf raises."""
     previous = mode.anomaly
     mode.anomaly = True
+    mode.update()
     try:
         yield
     finally:
         mode.anomaly = previous
+        mode.update()
 
 
 def is_anomaly_enabled() -> bool:
     """Whether detect_anomaly() is active in this thread."""
     return mode.anomaly
+
+
+@contextmanager
+def tag_scopes(enabled: bool = True) -> Iterator[None]:
+    """Inside, values made within a scope() carry its name, for drawing (off by default: no cost)."""
+    previous = (mode.tagging, mode.scope)
+    mode.tagging, mode.scope = enabled, mode.scope if enabled else ()
+    mode.update()
+    try:
+        yield
+    finally:
+        mode.tagging, mode.scope = previous
+        mode.update()
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Values made inside are tagged with name (nested scopes make a path), while tag_scopes() is on."""
+    if not mode.tagging:  # the common case: a training loop pays one attribute read per scope
+        yield
+        return
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"scope: the name must be a non-empty str, got {name!r}")
+    previous = mode.scope
+    mode.scope = (*previous, name)
+    mode.update()
+    try:
+        yield
+    finally:
+        mode.scope = previous
+        mode.update()
+
+
+def scope_of(node: object) -> tuple[str, ...]:
+    """The scope path a node was made in, outermost first; () if it was made outside any scope."""
+    path: tuple[str, ...] = getattr(node, "_scope", ())
+    return path
+
+
+def observe(node: Node, op: str, inputs: Sequence[Node]) -> None:
+    """A new node's slow path, taken only while detect_anomaly() or a tagging scope is active."""
+    if mode.anomaly and inputs:
+        check_forward(op, inputs, node.data)
+    if mode.scope:
+        node._scope = mode.scope  # type: ignore[attr-defined]  # an optional slot, unset by default
 
 
 def check_forward(op: str, inputs: Sequence[Node], data: float) -> None:

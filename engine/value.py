@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import SupportsFloat
 
 from .graph import backward as _backward_pass
-from .graph import check_forward, describe, mode
+from .graph import describe, mode, observe
 from .graph import zero_grad as _zero_graph
 
 __all__ = ["LocalGrads", "Value"]
@@ -22,8 +22,9 @@ LocalGrads = Callable[["Value"], tuple[float, ...]]
 class Value:
     """A scalar node of a computation graph: its number, its gradient, and the op that made it."""
 
-    # Slots and no per-node closure keep a node at about 165 bytes (micrograd's: about 660).
-    __slots__ = ("data", "grad", "label", "requires_grad", "_prev", "_op", "_backward")
+    # Slots and no per-node closure keep a node at about 170 bytes (micrograd's: about 660).
+    # _scope is left unset (no time spent) unless a tagging scope() is active: see scope_of().
+    __slots__ = ("data", "grad", "label", "requires_grad", "_prev", "_op", "_backward", "_scope")
 
     def __init__(self, data: SupportsFloat, label: str = "", requires_grad: bool = True) -> None:
         self.data: float = data if type(data) is float else _to_float(data, "Value")
@@ -35,6 +36,8 @@ class Value:
         self._prev: tuple[Value, ...] = ()
         self._op: str = ""
         self._backward: LocalGrads | None = None
+        if mode.observe:
+            observe(self, "", ())
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -272,8 +275,8 @@ def _result(data: float, prev: tuple[Value, ...], op: str, local_grads: LocalGra
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if mode.anomaly:
-        check_forward(op, prev, data)
+    if mode.observe:  # detect_anomaly() or a tagging scope(): one attribute read when neither is on
+        observe(out, op, prev)
     # Primitives take one or two inputs, so prev[0] and prev[-1] are all of them.
     if mode.grad_enabled and (prev[0].requires_grad or prev[-1].requires_grad):
         out.requires_grad = True

@@ -17,7 +17,10 @@ from engine import (
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    scope,
+    scope_of,
     set_grad_enabled,
+    tag_scopes,
     topo_order,
     zero_grad,
 )
@@ -250,6 +253,56 @@ def test_anomaly_in_backward_names_op() -> None:
     with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of '\*\*0.5'") as err:
         y.backward()
     assert "0.0 (label 'x')" in str(err.value)
+
+
+# -- scopes: tags for drawing ---------------------------------------------------------------------
+
+
+def test_scopes_tag_the_values_made_inside_them_with_a_path() -> None:
+    w = Value(2.0, label="w")
+    with tag_scopes():
+        with scope("layer 1"):
+            with scope("neuron 3"):
+                z = w * 3.0 + 1.0  # the lifted constants are made inside too
+            h = z.tanh()
+        out = h + 1.0
+    assert scope_of(w) == () and scope_of(out) == ()
+    assert scope_of(h) == ("layer 1",)
+    assert {scope_of(n) for n in topo_order(z) if n is not w} == {("layer 1", "neuron 3")}
+
+
+def test_scopes_cost_nothing_and_tag_nothing_unless_tagging_is_on() -> None:
+    with scope("neuron 0"):
+        y = Value(1.0) * 2.0
+    assert scope_of(y) == ()
+    assert not hasattr(y, "_scope")  # the slot was never written: no work done per value
+
+
+def test_tag_scopes_can_be_switched_off_inside_and_restores_after_an_exception() -> None:
+    with tag_scopes(), scope("outer"):
+        with tag_scopes(False), scope("inner"):
+            assert scope_of(Value(1.0) + 1.0) == ()
+        assert scope_of(Value(1.0) + 1.0) == ("outer",)
+    with pytest.raises(KeyError), tag_scopes(), scope("a"):
+        raise KeyError("boom")
+    assert scope_of(Value(1.0) + 1.0) == ()
+
+
+def test_scope_names_must_be_text() -> None:
+    with (
+        tag_scopes(),
+        pytest.raises(TypeError, match="scope: the name must be a non-empty str, got 3"),
+        scope(3),  # type: ignore[arg-type]
+    ):
+        pass
+
+
+def test_scopes_and_detect_anomaly_together() -> None:
+    with tag_scopes(), scope("n"), detect_anomaly():
+        y = Value(1.0) * 2.0
+        with pytest.raises(FloatingPointError):
+            Value(math.inf) * 0.0
+    assert scope_of(y) == ("n",)
 
 
 # -- deep and wide graphs, memory behaviour ------------------------------------------------------
