@@ -20,6 +20,7 @@ __all__ = [
     "enable_grad",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_tagging_scopes",
     "no_grad",
     "scope",
     "scope_of",
@@ -213,6 +214,11 @@ def tag_scopes(enabled: bool = True) -> Iterator[None]:
     finally:
         mode.tagging, mode.scope = previous
         mode.update()
+
+
+def is_tagging_scopes() -> bool:
+    """Whether tag_scopes() is on in this thread (nn checks it before entering a scope)."""
+    return mode.tagging
 
 
 @contextmanager
