@@ -1,0 +1,342 @@
+"""Module, Neuron, Layer, MLP: micrograd's network, with PyTorch's names for what it added."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, SupportsFloat
+
+import numpy as np
+
+from engine import Value, is_tagging_scopes, scope
+
+from .init import Init, Rng, make_rng, resolve_init
+
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron", "record"]
+
+# The nonlinearities a neuron may apply to z = w·x + b, by name; "linear" applies none.
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+Inputs = Sequence[Value | SupportsFloat] | np.ndarray
+
+
+class Module:
+    """Anything with parameters: they are found in its attributes, in the order they were set.
+
+    An attribute that is a Value, a list of Values, a Module or a list of Modules is walked;
+    attributes starting with `_` are not (that is where recordings and caches live).
+    """
+
+    def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
+        """(dotted name, parameter) pairs, e.g. ("layers.0.neurons.2.w.1", Value(...))."""
+        return list(self._walk(prefix))
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in named_parameters() order."""
+        return [p for _, p in self._walk("")]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (leaves accumulate across backward calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """{dotted name: parameter value}: everything that training changes."""
+        return {name: p.data for name, p in self._walk("")}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Set every parameter from state; on any missing, extra or bad entry, raise and change nothing."""
+        owner = f"load_state_dict ({type(self).__name__})"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{owner}: needs a mapping of name -> number, got {type(state).__name__}")
+        named = dict(self._walk(""))
+        missing = [name for name in named if name not in state]
+        extra = [str(name) for name in state if name not in named]
+        if missing or extra:
+            raise ValueError(
+                f"{owner}: the state does not match the model's {len(named)} parameters"
+                + (f"; missing {_some(missing)}" if missing else "")
+                + (f"; unexpected {_some(extra)}" if extra else "")
+            )
+        values = {name: _finite_number(state[name], f"{owner}: entry {name!r}") for name in named}
+        for name, p in named.items():  # only now, with every entry checked, change the model
+            p.data = values[name]
+
+    def config(self) -> dict[str, Any]:
+        """The architecture without the parameters, enough to rebuild it (what nn.save writes)."""
+        raise NotImplementedError(f"{type(self).__name__} has no config(); save its state_dict() instead")
+
+    def modules(self) -> list[Module]:
+        """This module and every module inside it, depth first, in attribute order."""
+        found: list[Module] = [self]
+        for value in self._attributes():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                if isinstance(item, Module):
+                    found.extend(item.modules())
+        return found
+
+    def _attributes(self) -> Iterator[Any]:
+        return (value for attr, value in vars(self).items() if not attr.startswith("_"))
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, Value]]:
+        for attr, value in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+            for index, item in items:
+                name = f"{prefix}{attr}" if index is None else f"{prefix}{attr}.{index}"
+                if isinstance(item, Value):
+                    yield name, item
+                elif isinstance(item, Module):
+                    yield from item._walk(name + ".")
+
+
+class Neuron(Module):
+    """One unit: z = w·x + b, then its activation (micrograd's Neuron, with options)."""
+
+    def __init__(
+        self,
+        nin: int,
+        nonlin: bool = True,
+        *,
+        activation: str = "relu",
+        init: str | Init = "uniform",
+        seed: int | Rng | None = None,
+        fan_out: int = 1,
+    ) -> None:
+        _check_size(nin, "Neuron", "nin")
+        if activation not in ACTIVATIONS:
+            choices = ", ".join(map(repr, ACTIVATIONS))
+            raise ValueError(f"Neuron: unknown activation {activation!r}; choose one of {choices}")
+        rng = make_rng(seed)
+        scheme = resolve_init(init, "Neuron")
+        # micrograd draws each weight with random.uniform(-1, 1) in this order and starts b at 0:
+        # with init="uniform" and the same random.seed(), the weights are micrograd's own.
+        self.w = [Value(scheme(nin, fan_out, rng)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.activation = activation if nonlin else "linear"
+        self._act = ACTIVATIONS[self.activation]
+        self._name = "neuron"  # its scope in drawings; Layer names it "neuron j"
+        self._zs: list[Value] = []  # pre-activations kept by record(), one per call
+        self._recording = False
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether an activation follows z (micrograd's flag)."""
+        return self._act is not None
+
+    @property
+    def zs(self) -> list[Value]:
+        """The pre-activations z recorded by record(), one per call; z.grad is δ = ∂C/∂z after backward."""
+        return self._zs
+
+    def __call__(self, x: Sequence[Value]) -> Value:
+        """σ(Σᵢ wᵢxᵢ + b)."""
+        if is_tagging_scopes():  # for drawings: a box around this neuron's nodes
+            with scope(self._name):
+                return self._forward(x)
+        return self._forward(x)
+
+    def _forward(self, x: Sequence[Value]) -> Value:
+        # micrograd's order, b + w₀x₀ + w₁x₁ + ..., so results match it to the last bit.
+        z: Value = sum(map(Value.__mul__, self.w, x), self.b)
+        if self._recording:
+            self._zs.append(z)
+        return z if self._act is None else self._act(z)
+
+    def config(self) -> dict[str, Any]:
+        """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
+        return {"type": "Neuron", "nin": len(self.w), "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"{_DISPLAY[self.activation]}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """nout neurons, each seeing all nin inputs; always returns a list of nout Values."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        nonlin: bool = True,
+        *,
+        activation: str = "relu",
+        init: str | Init = "uniform",
+        seed: int | Rng | None = None,
+    ) -> None:
+        _check_size(nout, "Layer", "nout")
+        rng = make_rng(seed)
+        self.neurons = [
+            Neuron(nin, nonlin, activation=activation, init=init, seed=rng, fan_out=nout) for _ in range(nout)
+        ]
+        self._name = "layer"
+        self._name_neurons()
+
+    def _name_neurons(self) -> None:
+        for j, n in enumerate(self.neurons):
+            n._name = f"neuron {j}"
+
+    def __call__(self, x: Sequence[Value]) -> list[Value]:
+        """[neuron(x) for each neuron]."""
+        if is_tagging_scopes():
+            with scope(self._name):
+                return [n(x) for n in self.neurons]
+        return [n(x) for n in self.neurons]
+
+    @property
+    def activation(self) -> str:
+        """Its neurons' activation (they share one)."""
+        return self.neurons[0].activation
+
+    def config(self) -> dict[str, Any]:
+        """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
+        return {
+            "type": "Layer",
+            "nin": len(self.neurons[0].w),
+            "nout": len(self.neurons),
+            "activation": self.activation,
+        }
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multilayer perceptron: layers of sizes nouts on nin inputs (micrograd's MLP, with options).
+
+    Hidden layers use `activation` (one name, or a list with one per hidden layer); the last layer
+    uses `output_activation` ("linear" by default, as in micrograd). Called on one example, it
+    returns a Value if the last layer has one neuron, else a list of Values.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        *,
+        activation: str | Sequence[str] = "relu",
+        output_activation: str = "linear",
+        init: str | Init = "uniform",
+        seed: int | Rng | None = None,
+    ) -> None:
+        _check_size(nin, "MLP", "nin")
+        if isinstance(nouts, (int, str)) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        hidden = [activation] * (len(nouts) - 1) if isinstance(activation, str) else list(activation)
+        if len(hidden) != len(nouts) - 1:
+            raise ValueError(
+                f"MLP: activation lists one name per hidden layer ({len(nouts) - 1}), "
+                f"got {len(hidden)}: {activation!r}"
+            )
+        rng = make_rng(seed)
+        sizes = [nin, *nouts]
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation=act, init=init, seed=rng)
+            for i, act in enumerate([*hidden, output_activation])
+        ]
+        self._name_layers()
+
+    def _name_layers(self) -> None:
+        for i, layer in enumerate(self.layers):
+            layer._name = f"layer {i}"
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs."""
+        return len(self.layers[0].neurons[0].w)
+
+    @property
+    def sizes(self) -> list[int]:
+        """[nin, width of each layer...]."""
+        return [self.nin, *(len(layer.neurons) for layer in self.layers)]
+
+    def __call__(self, x: Inputs) -> Any:
+        """The last layer's outputs for one example x: a Value if it has one neuron, else a list."""
+        h: list[Value] = self.inputs(x)
+        for layer in self.layers:
+            h = layer(h)
+        return h[0] if len(h) == 1 else h
+
+    def inputs(self, x: Inputs) -> list[Value]:
+        """x as Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
+        if isinstance(x, np.ndarray):
+            if x.ndim != 1:
+                raise ValueError(f"MLP: one example is a 1-d row of {self.nin} numbers, got shape {x.shape}")
+            x = x.tolist()
+        if len(x) != self.nin:
+            raise ValueError(f"MLP: expected {self.nin} inputs, got {len(x)}: {_short(x)}")
+        return [
+            xi if isinstance(xi, Value) else Value(xi, label=f"x{i}", requires_grad=False)
+            for i, xi in enumerate(x)
+        ]
+
+    def config(self) -> dict[str, Any]:
+        """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
+        *hidden, last = (layer.activation for layer in self.layers)
+        return {
+            "type": "MLP",
+            "nin": self.nin,
+            "nouts": self.sizes[1:],
+            "activation": hidden[0] if len(set(hidden)) == 1 else hidden,
+            "output_activation": last,
+        }
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+_DISPLAY = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+
+
+@contextmanager
+def record(model: Module) -> Iterator[Module]:
+    """Inside, every neuron of model keeps the pre-activation z of each call, for δ = ∂C/∂z.
+
+    Nielsen's "demon": after loss.backward(), neuron.zs[k].grad is how much the cost would change
+    per unit change of that neuron's z on example k. The recordings stay readable after the block
+    (until the next record() starts afresh); outside record() nothing is kept, at no cost.
+    """
+    neurons = [m for m in model.modules() if isinstance(m, Neuron)]
+    outer = [n._recording for n in neurons]
+    for n, nested in zip(neurons, outer):
+        if not nested:  # a nested record() keeps adding to the outer one's recordings
+            n._zs = []
+        n._recording = True
+    try:
+        yield model
+    finally:
+        for n, nested in zip(neurons, outer):
+            n._recording = nested
+
+
+def _check_size(n: object, owner: str, what: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{owner}: {what} must be a positive int, got {n!r}")
+
+
+def _finite_number(x: object, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{where} must be a number, got {type(x).__name__} {x!r:.60}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"{where} is {value}, not a finite number")
+    return value
+
+
+def _some(names: Sequence[str], limit: int = 5) -> str:
+    """A few names for an error message, and how many more there are."""
+    shown = ", ".join(map(repr, names[:limit]))
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _short(x: object) -> str:
+    text = repr(x)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,223 @@
+"""Training helpers: predict, accuracy, and fit, the loop every demo and notebook trains with."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+
+from engine import Value, no_grad
+
+__all__ = ["History", "accuracy", "fit", "predict"]
+
+Loss = Callable[[list[Any], np.ndarray], Value]
+
+
+class Optimizer(Protocol):
+    """What fit needs of an optimizer (nn.optim's SGD and Adam have it)."""
+
+    lr: float
+
+    def step(self) -> None: ...
+
+    def zero_grad(self) -> None: ...
+
+
+@dataclass
+class History:
+    """What fit measured: per step, the loss, the accuracy on the step's examples, the learning rate."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the whole fit
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(0 steps)"
+        return (
+            f"History({len(self)} steps, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}, "
+            f"accuracy {self.accuracy[-1]:.0%}, {self.seconds:.2f} s)"
+        )
+
+
+def predict(model: Callable[[Any], Any], X: Any) -> np.ndarray:
+    """The model's outputs on every row of X as numbers, without recording a graph: shape (n,) or (n, k)."""
+    rows = _rows(X, "predict")
+    with no_grad():
+        outputs = [model(row) for row in rows]
+    return np.array([_numbers(out) for out in outputs], dtype=float)
+
+
+def accuracy(preds: Any, y: Any) -> float:
+    """The fraction classed right: a single score says class 1 (or +1) when > 0; several, their argmax."""
+    scores = np.array([_numbers(p) for p in preds], dtype=float)
+    labels = np.asarray(y)
+    if len(scores) != len(labels) or len(labels) == 0:
+        raise ValueError(
+            f"accuracy: needs as many predictions as labels (> 0), got {len(scores)} and {len(labels)}"
+        )
+    if scores.ndim == 1:  # one score: labels are ±1 (hinge) or 0/1 (logistic); both split at 0
+        right = (scores > 0) == (labels > 0)
+    else:
+        right = scores.argmax(axis=1) == labels
+    return float(right.mean())
+
+
+def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, steps, batch_size, progress)
+    model: Callable[[list[float]], Any],
+    X: Any,
+    y: Any,
+    loss: Loss,
+    optimizer: Optimizer,
+    steps: int,
+    batch_size: int | None = None,
+    progress: bool = True,
+    *,
+    schedule: Callable[[int], float] | None = None,
+    seed: int = 0,
+    callback: Callable[[int, History], None] | None = None,
+) -> History:
+    """Train model on (X, y) for steps steps: forward, loss(preds, labels), backward, optimizer.step().
+
+    batch_size=None uses every example each step (micrograd's demo); otherwise each step draws a
+    random batch (seeded). schedule(step) sets the learning rate before each step; callback(step,
+    history) runs after it. Python's cyclic garbage collector is paused during each step: the
+    graph has no reference cycles, so it is freed the moment the step drops it, and the collector
+    would only spend time scanning the graph's many objects.
+    """
+    rows = _rows(X, "fit")
+    labels = np.asarray(y)
+    if len(labels) != len(rows):
+        raise ValueError(f"fit: X has {len(rows)} rows but y has {len(labels)} labels")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"fit: steps must be a non-negative int, got {steps!r}")
+    if batch_size is not None and not 1 <= batch_size <= len(rows):
+        raise ValueError(
+            f"fit: batch_size must be between 1 and {len(rows)} (the examples), got {batch_size}"
+        )
+    rng = np.random.default_rng(seed)
+    history = History()
+    bar = _ProgressBar(steps) if progress else None
+    start = time.perf_counter()
+    try:
+        for step in range(steps):
+            if schedule is not None:
+                optimizer.lr = schedule(step)
+            batch = (
+                np.arange(len(rows))
+                if batch_size is None
+                else rng.choice(len(rows), batch_size, replace=False)
+            )
+            value, acc = _step(model, [rows[i] for i in batch], labels[batch], loss, optimizer)
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"fit: the loss became {value} at step {step} (lr {optimizer.lr}); "
+                    "lower the learning rate, scale the inputs (standardize) or use a gentler init"
+                )
+            history.loss.append(value)
+            history.accuracy.append(acc)
+            history.lr.append(optimizer.lr)
+            if bar is not None:
+                bar.update(step + 1, value, acc)
+            if callback is not None:
+                callback(step, history)
+    finally:
+        history.seconds = time.perf_counter() - start
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _step(
+    model: Callable[[list[float]], Any],
+    rows: list[list[float]],
+    labels: np.ndarray,
+    loss: Loss,
+    optimizer: Optimizer,
+) -> tuple[float, float]:
+    """One training step with the cyclic collector paused; the graph is freed before it resumes."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        preds = [model(row) for row in rows]
+        total = loss(preds, labels)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        return total.data, accuracy(preds, labels)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _rows(X: Any, owner: str) -> list[list[float]]:
+    """X as Python float rows: converted once, so each step does not convert numpy scalars again."""
+    array = np.asarray(X, dtype=float)
+    if array.ndim != 2 or len(array) == 0:
+        raise ValueError(
+            f"{owner}: X must be a non-empty 2-d array (examples × features), got shape {array.shape}"
+        )
+    rows: list[list[float]] = array.tolist()
+    return rows
+
+
+def _numbers(out: Any) -> float | list[float]:
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, Sequence):
+        return [o.data if isinstance(o, Value) else float(o) for o in out]
+    return float(out)
+
+
+class _ProgressBar:
+    """tqdm where installed (it draws in terminals and in Jupyter); else a plain one-line bar."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.tqdm: Any = None
+        try:  # optional, and untyped: imported by name so that neither ruff nor mypy insist on it
+            tqdm = importlib.import_module("tqdm.auto").tqdm
+        except ImportError:
+            pass
+        else:
+            self.tqdm = tqdm(total=total, unit="step", file=self.stream)
+        # Redraw in place on a terminal or in Jupyter; in a log, a line per tenth of the run.
+        self.inplace = self.stream.isatty() or "ipykernel" in sys.modules
+        self.shown = -1.0
+        self.line = ""
+
+    def update(self, done: int, loss: float, acc: float) -> None:
+        if self.tqdm is not None:
+            self.tqdm.update(done - self.tqdm.n)
+            self.tqdm.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.0%}", refresh=False)
+            return
+        now = time.perf_counter() if self.inplace else math.floor(10 * done / max(self.total, 1))
+        if now - self.shown < (0.1 if self.inplace else 1) and done < self.total:
+            return
+        self.shown = now
+        filled = round(20 * done / max(self.total, 1))
+        bar = "#" * filled + "." * (20 - filled)
+        self.line = (
+            f"step {done:>{len(str(self.total))}}/{self.total} [{bar}] loss {loss:.4f} accuracy {acc:.0%}"
+        )
+        self.stream.write(("\r" + self.line) if self.inplace else self.line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tqdm is not None:
+            self.tqdm.close()
+        elif self.inplace and self.line:
+            self.stream.write("\n")
+            self.stream.flush()
