@@ -69,10 +69,9 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
         raise ValueError(f"{where} is not a saved model (not UTF-8 text)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{where} is not a saved model (no {FORMAT!r} format tag)")
-    if document.get("version") != VERSION:
-        raise ValueError(
-            f"{where} has format version {document.get('version')!r}; this library reads {VERSION}"
-        )
+    version = document.get("version")
+    if version != VERSION:
+        raise ValueError(f"{where} has format version {version!r}; this library reads version {VERSION}")
     config, state = document.get("model"), document.get("parameters")
     if not isinstance(config, dict) or config.get("type") not in _BUILDERS or not isinstance(state, dict):
         raise ValueError(f"{where} is damaged: its model or parameters section is missing or unknown")
@@ -84,9 +83,10 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
     try:
         target = model if model is not None else _BUILDERS[config["type"]](config)
         target.load_state_dict(state)
-    except (KeyError, TypeError, ValueError) as err:
-        detail = err.args[0] if err.args else repr(err)
-        raise ValueError(f"{where} is damaged: {detail}") from None
+    except KeyError as err:  # a builder looked for an entry the model section lacks
+        raise ValueError(f"{where} is damaged: its model section has no {err.args[0]!r} entry") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where} is damaged: {err}") from None
     return target
 
 
