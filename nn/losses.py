@@ -45,7 +45,8 @@ def hinge_loss(scores: Sequence[Value] | Value, labels: Targets, reduction: Redu
             hint = ": 0/1 labels? convert them with y * 2 - 1, as micrograd's demo does" if y == 0.0 else ""
             raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y:g} (example {i}){hint}")
     # 1 − y·s is below 0 once the example is on the right side with a margin: no loss, no gradient.
-    return _reduce("hinge_loss", [(1.0 - y * s).relu() for s, y in zip(ss, ys)], reduction)
+    # Written as micrograd's demo writes it, 1 + (−y)·s: two ops per example, and the same numbers.
+    return _reduce("hinge_loss", [(1.0 + (-y) * s).relu() for s, y in zip(ss, ys)], reduction)
 
 
 def binary_cross_entropy(
