@@ -109,7 +109,7 @@ def make_blobs(
 
 
 def standardize(
-    X: npt.ArrayLike,  # noqa: N803  (X: a data matrix, as in ML texts)
+    X: npt.ArrayLike,
     mean: npt.ArrayLike | None = None,
     std: npt.ArrayLike | None = None,
 ) -> tuple[Array, Array, Array]:

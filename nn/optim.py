@@ -1,0 +1,192 @@
+"""Optimizers: SGD (with momentum and weight decay) and Adam, with torch.optim's update rules.
+
+An optimizer holds a list of parameters and, in lists aligned with it (tinygrad's layout), its
+per-parameter state. `step()` moves each parameter's `.data` using its `.grad`; `zero_grad()`
+clears the gradients. A frozen parameter, or one with requires_grad=False, is left alone, and its
+state does not advance: unfrozen later, it carries on as if the frozen steps had not happened
+(as a PyTorch parameter whose .grad is None is skipped).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable
+
+from engine import Value
+
+__all__ = ["SGD", "Adam", "Optimizer"]
+
+Params = Iterable[Value] | Value
+
+
+class Optimizer:
+    """The shared part: the parameter list, lr, zero_grad, freezing, and an all-or-nothing step."""
+
+    def __init__(self, params: Iterable[Value], lr: float, *, frozen: Params = ()) -> None:
+        # Values hash by identity, so a dict finds a parameter's position (for freeze/unfreeze).
+        self._position = _positions_of(type(self).__name__, params)
+        self.params: list[Value] = list(self._position)
+        self.lr = lr
+        self._frozen = [False] * len(self.params)
+        self.freeze(frozen)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; set it between steps for a schedule."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, lr: float) -> None:
+        self._lr = _non_negative(type(self).__name__, "lr", lr)
+
+    @property
+    def frozen(self) -> list[Value]:
+        """The parameters step() currently leaves untouched by freeze(), in parameter order."""
+        return [p for p, f in zip(self.params, self._frozen) if f]
+
+    def freeze(self, params: Params) -> None:
+        """Leave these parameters (each one of this optimizer's) untouched, their state paused."""
+        for i in self._positions("freeze", params):
+            self._frozen[i] = True
+
+    def unfreeze(self, params: Params) -> None:
+        """Update these parameters again, from the state they had when frozen."""
+        for i in self._positions("unfreeze", params):
+            self._frozen[i] = False
+
+    def zero_grad(self) -> None:
+        """p.grad = 0 for every parameter, frozen ones included."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every trainable parameter from its .grad; a NaN or ±inf gradient raises first."""
+        active = [i for i, p in enumerate(self.params) if p.requires_grad and not self._frozen[i]]
+        # All checked before any is changed: a failed step leaves parameters and state as they were.
+        for i in active:
+            p = self.params[i]
+            if not math.isfinite(p.grad):
+                label = f" (label {p.label!r})" if p.label else ""
+                raise FloatingPointError(
+                    f"{type(self).__name__}.step: parameter {i}{label} has gradient {p.grad}; nothing "
+                    "was updated (detect_anomaly() names the op that produced it)"
+                )
+        for i in active:
+            p = self.params[i]
+            p.data = self._update(i, p.data, p.grad)  # plain floats: no graph is recorded
+
+    def _update(self, i: int, x: float, g: float) -> float:
+        """Parameter i's new value from its value x and gradient g; advances its state."""
+        raise NotImplementedError
+
+    def _positions(self, method: str, params: Params) -> list[int]:
+        if isinstance(params, Value):
+            params = [params]
+        positions = []
+        for p in params:
+            i = self._position.get(p) if isinstance(p, Value) else None
+            if i is None:
+                raise ValueError(
+                    f"{type(self).__name__}.{method}: {p!r:.80} is not one of this optimizer's parameters"
+                )
+            positions.append(i)
+        return positions
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: g = ∇ + λ·p, v = μ·v + g, p ← p − lr·v (plain SGD: μ = 0)."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        *,
+        frozen: Params = (),
+    ) -> None:
+        super().__init__(params, lr, frozen=frozen)
+        self.momentum = _non_negative("SGD", "momentum", momentum)
+        self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        self.velocity = [0.0] * len(self.params)  # v, aligned with params
+
+    def _update(self, i: int, x: float, g: float) -> float:
+        """v = μ·v + (g + λ·x); x − lr·v."""
+        g += self.weight_decay * x
+        # With v starting at 0 the first step sets v = g, as PyTorch's momentum buffer does; with
+        # μ = 0, v is g on every step: plain SGD.
+        self.velocity[i] = v = self.momentum * self.velocity[i] + g
+        return x - self.lr * v
+
+
+class Adam(Optimizer):
+    """Adam (torch.optim.Adam): moving averages m, v of g and g², bias-corrected; λ adds λ·p to g."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        frozen: Params = (),
+    ) -> None:
+        super().__init__(params, lr, frozen=frozen)
+        if not (isinstance(betas, tuple | list) and len(betas) == 2):
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (
+            _check("Adam", "beta1", betas[0], lambda b: 0.0 <= b < 1.0, "in [0, 1)"),
+            _check("Adam", "beta2", betas[1], lambda b: 0.0 <= b < 1.0, "in [0, 1)"),
+        )
+        self.eps = _check("Adam", "eps", eps, lambda x: x > 0.0, "> 0")
+        self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        # Aligned with params. Each parameter counts its own steps: a frozen one's do not advance,
+        # so its bias correction carries on where it stopped.
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+        self.steps = [0] * len(self.params)
+
+    def _update(self, i: int, x: float, g: float) -> float:
+        """m = β₁m + (1 − β₁)g, v = β₂v + (1 − β₂)g²; x − lr·m̂/(√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)."""
+        beta1, beta2 = self.betas
+        g += self.weight_decay * x  # L2 in the gradient, as torch.optim.Adam (AdamW decays p itself)
+        self.steps[i] = t = self.steps[i] + 1
+        self.m[i] = m = beta1 * self.m[i] + (1.0 - beta1) * g
+        self.v[i] = v = beta2 * self.v[i] + (1.0 - beta2) * g * g
+        # m and v start at 0, so early averages are too small: dividing by 1 − βᵗ undoes that.
+        m_hat = m / (1.0 - beta1**t)
+        v_hat = v / (1.0 - beta2**t)
+        return x - self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+
+
+def _positions_of(optimizer: str, params: Iterable[Value]) -> dict[Value, int]:
+    """Each parameter's position, in order; params must be distinct Values (a generator is read once)."""
+    if isinstance(params, Value):
+        raise TypeError(
+            f"{optimizer}: params must be a list of Values (e.g. model.parameters()), got one Value"
+        )
+    positions: dict[Value, int] = {}
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"{optimizer}: parameter {i} must be a Value, got {type(p).__name__} {p!r:.60}")
+        if p in positions:
+            raise ValueError(
+                f"{optimizer}: parameter {i} is parameter {positions[p]} again; each must appear once"
+            )
+        positions[p] = i
+    if not positions:
+        raise ValueError(f"{optimizer}: got an empty parameter list (a generator that was already read?)")
+    return positions
+
+
+def _non_negative(optimizer: str, name: str, value: float) -> float:
+    return _check(optimizer, name, value, lambda x: x >= 0.0, "≥ 0")
+
+
+def _check(optimizer: str, name: str, value: float, ok: Callable[[float], bool], rule: str) -> float:
+    """value as a float if it is a finite real number satisfying ok, else a ValueError."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and ok(value):
+        return float(value)
+    raise ValueError(f"{optimizer}: {name} must be a finite number {rule}, got {value!r}")
