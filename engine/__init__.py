@@ -2,7 +2,9 @@
 
 from .gradcheck import GradcheckReport, gradcheck, numerical_grad
 from .graph import (
+    BackwardStep,
     backward,
+    backward_steps,
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -19,9 +21,11 @@ from .graph import (
 from .value import Value
 
 __all__ = [
+    "BackwardStep",
     "GradcheckReport",
     "Value",
     "backward",
+    "backward_steps",
     "detect_anomaly",
     "enable_grad",
     "gradcheck",

@@ -11,11 +11,14 @@ import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = [
+    "BackwardStep",
     "Node",
     "backward",
+    "backward_steps",
     "detect_anomaly",
     "enable_grad",
     "is_anomaly_enabled",
@@ -107,25 +110,10 @@ _EMIT = object()
 
 def backward(root: Node, grad: float = 1.0) -> None:
     """Set node.grad = ∂root/∂node for every node: the chain rule, in reverse topological order."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"backward: {describe(root)} does not require grad (it was computed under no_grad() "
-            "or only from values with requires_grad=False), so there is nothing to differentiate"
-        )
-    if not (isinstance(grad, numbers.Real) and math.isfinite(grad)):
-        raise ValueError(f"backward: the seed gradient must be a finite real number, got {grad!r}")
+    # backward_steps() below is this loop one op at a time, for diagrams: change them together.
+    _check_seed("backward", root, grad)
     order = topo_order(root)
-    # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
-    # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
-    # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
-    earlier = []
-    for node in order:
-        if node._prev:
-            node.grad = 0.0
-        elif node.grad:
-            earlier.append((node, node.grad))
-            node.grad = 0.0
-    root.grad = float(grad)
+    earlier = _start_pass(order, root, grad)
     check = mode.anomaly
     for node in reversed(order):
         local_grads = node._backward
@@ -145,6 +133,79 @@ def backward(root: Node, grad: float = 1.0) -> None:
                 second.grad += local[1] * g
         if check:
             _check_backward(node, g)
+    _finish_pass(earlier)
+
+
+@dataclass(frozen=True)
+class BackwardStep(Generic[N]):
+    """One op's local backward: its gradient ∂root/∂node, and (input, ∂node/∂input, amount added)."""
+
+    node: N
+    upstream: float
+    # One entry per edge that carries gradient, in input order (`a + a`: two entries for a);
+    # inputs with requires_grad=False get nothing, as in backward().
+    edges: tuple[tuple[N, float, float], ...]
+
+
+def backward_steps(root: N, grad: float = 1.0) -> Iterator[BackwardStep[N]]:
+    """backward(root, grad) one op at a time: each step is yielded after it has added its gradients."""
+    _check_seed("backward_steps", root, grad)  # now, not at the first next()
+    return _steps(root, grad)
+
+
+def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
+    # backward()'s loop, the same arithmetic in the same order, so the grads end up identical.
+    order = topo_order(root)
+    earlier = _start_pass(order, root, grad)
+    ops = [node for node in reversed(order) if node._backward is not None]
+    check = mode.anomaly
+    try:
+        for node in ops:
+            g = node.grad
+            local = node._backward(node)
+            edges = []
+            for child, d in zip(node._prev, local):
+                if child.requires_grad:
+                    added = d * g
+                    child.grad += added
+                    edges.append((child, d, added))
+            if check:
+                _check_backward(node, g)
+            if node is ops[-1]:  # the last step shows the finished pass: leaves get what they held
+                _finish_pass(earlier)
+                earlier = []
+            yield BackwardStep(node, g, tuple(edges))
+    finally:  # stopped early: leaves still keep what they held before this pass
+        _finish_pass(earlier)
+
+
+def _check_seed(caller: str, root: Node, grad: float) -> None:
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{caller}: {describe(root)} does not require grad (it was computed under no_grad() "
+            "or only from values with requires_grad=False), so there is nothing to differentiate"
+        )
+    if not (isinstance(grad, numbers.Real) and math.isfinite(grad)):
+        raise ValueError(f"{caller}: the seed gradient must be a finite real number, got {grad!r}")
+
+
+def _start_pass(order: Sequence[Node], root: Node, grad: float) -> list[tuple[Node, float]]:
+    """Zero every gradient and seed the root; return the leaves' earlier gradients, to add back."""
+    # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
+    # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
+    # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
+    earlier = []
+    for node in order:
+        if node._prev:
+            node.grad = 0.0
+        elif node.grad:
+            earlier.append((node, node.grad))
+            node.grad = 0.0
+    root.grad = float(grad)
+    return earlier
+
+
+def _finish_pass(earlier: list[tuple[Node, float]]) -> None:
     for node, previous in earlier:
         node.grad += previous
 

@@ -12,6 +12,7 @@ import pytest
 from engine import (
     Value,
     backward,
+    backward_steps,
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -373,3 +374,83 @@ def test_backward_function_form_equals_the_method() -> None:
     a.grad = b.grad = 0.0
     y.backward()
     assert (a.grad, b.grad) == by_function != (0.0, 0.0)
+
+
+# -- backward_steps: backward one op at a time, for diagrams ------------------------------------
+
+
+def _quickstart() -> tuple[Value, list[Value]]:
+    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), Value(-2.0, label="f")
+    return (a * b + c) * f, [a, b, c, f]
+
+
+def _twice() -> tuple[Value, list[Value]]:
+    a = Value(3.0, label="a")
+    return a + a, [a]
+
+
+def _square_and_constants() -> tuple[Value, list[Value]]:
+    x = Value(0.7, label="x")
+    return (x * x * 2.0 + 1.0).tanh() / (x + 3.0), [x]
+
+
+def _neuron() -> tuple[Value, list[Value]]:
+    xs = [Value(2.0, requires_grad=False), Value(0.0, requires_grad=False)]
+    ws = [Value(-3.0), Value(1.0)]
+    b = Value(6.8813735870195432)
+    return (xs[0] * ws[0] + xs[1] * ws[1] + b).tanh(), [*ws, b]
+
+
+def _grads_after(build, passes: list[str]) -> list[float]:
+    """Every node's grad after running the passes ("backward" or "steps") on a fresh graph."""
+    root, _ = build()
+    for kind in passes:
+        if kind == "backward":
+            root.backward()
+        else:
+            assert len(list(backward_steps(root))) == sum(1 for n in topo_order(root) if n._prev)
+    return [n.grad for n in topo_order(root)]
+
+
+@pytest.mark.parametrize("build", [_quickstart, _twice, _square_and_constants, _neuron])
+def test_backward_steps_leave_exactly_the_gradients_backward_leaves(build) -> None:
+    assert _grads_after(build, ["steps"]) == _grads_after(build, ["backward"])
+    # Interior grads restart and leaves accumulate, to the last bit, as with backward().
+    assert _grads_after(build, ["backward", "steps"]) == _grads_after(build, ["backward", "backward"])
+    assert _grads_after(build, ["steps", "steps"]) != _grads_after(build, ["steps"])
+
+
+def test_backward_steps_say_which_op_runs_and_what_it_adds() -> None:
+    a = Value(3.0, label="a")
+    y = a + a
+    (step,) = backward_steps(y)
+    assert step.node is y and step.upstream == 1.0
+    assert step.edges == ((a, 1.0, 1.0), (a, 1.0, 1.0))  # `a + a`: two edges, each adds once
+    x = Value(2.0, label="x")
+    z = (x * 3.0).tanh()
+    steps = list(backward_steps(z, 2.0))
+    assert [s.node._op for s in steps] == ["tanh", "*"]
+    t = math.tanh(6.0)
+    assert steps[0].upstream == 2.0 and steps[0].edges[0][1:] == (1 - t * t, (1 - t * t) * 2.0)
+    assert len(steps[1].edges) == 1  # the constant 3.0 takes no gradient
+    assert steps[1].edges[0][0] is x and x.grad == steps[1].edges[0][2]
+
+
+def test_backward_steps_checks_its_arguments_before_the_first_step() -> None:
+    with no_grad():
+        frozen = Value(1.0) * 2.0
+    with pytest.raises(RuntimeError, match=r"backward_steps: .* does not require grad"):
+        backward_steps(frozen)
+    with pytest.raises(ValueError, match="seed gradient must be a finite"):
+        backward_steps(Value(1.0) * 2.0, math.nan)
+
+
+def test_backward_steps_stopped_early_keeps_what_leaves_held() -> None:
+    a = Value(2.0)
+    y = (a * 3.0) * 4.0
+    y.backward()
+    assert a.grad == 12.0
+    steps = backward_steps(y)
+    next(steps)  # only the outer * has run: a has no part of this pass yet
+    steps.close()
+    assert a.grad == 12.0

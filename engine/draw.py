@@ -1,0 +1,856 @@
+"""Diagrams of computation graphs: DOT text (pure, testable), and graphviz renderings of it.
+
+`to_dot(root)` gives the text; `draw_dot(root)` a `graphviz.Digraph` that displays inline in
+Jupyter and has `.render(path)`. The graph is never changed by drawing it, except by the
+step-through functions, which run one backward pass (as `backward()` would). The `graphviz`
+package is imported only by the functions that render, so `to_dot` works without it.
+
+Roles, the default colouring (a node's role follows from the graph, or from `params`):
+- output: the root;
+- interior: the result of an op;
+- parameter: a leaf in `params`, or, without `params`, any leaf that requires grad (as in PyTorch,
+  where parameters require grad and data does not);
+- input: a leaf that requires no grad but has a label (nn labels its inputs x0, x1...), or a leaf
+  not in `params` that requires grad;
+- constant: an unlabelled leaf that requires no grad (a plain number lifted into the graph).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .graph import BackwardStep, Node, backward_steps, scope_of, topo_order
+
+if TYPE_CHECKING:
+    import graphviz  # type: ignore[import-untyped, unused-ignore]
+
+__all__ = [
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+    "StepThrough",
+    "backward_frames",
+    "draw_dot",
+    "draw_mlp",
+    "frames_to_dot",
+    "mlp_to_dot",
+    "step_through",
+    "step_through_html",
+    "to_dot",
+]
+
+FIELDS = ("label", "data", "grad")
+Attrs = dict[str, str]
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering needs graphviz's `dot` program, and it is not installed (or not on PATH)."""
+
+
+class GraphTooLargeError(ValueError):
+    """The graph has more nodes than max_nodes: too many to read, and slow for `dot` to lay out."""
+
+
+# -- colours: Paul Tol's colour-blind-safe "light" scheme, pale enough for black text ----------
+
+ROLE_FILL = {
+    "input": "#99DDFF",  # light cyan
+    "parameter": "#EEDD88",  # light yellow
+    "constant": "#DDDDDD",  # pale grey
+    "interior": "#FFFFFF",
+    "output": "#FFAABB",  # pink
+}
+# Blame: white for no gradient up to orange for the largest |grad| (Tol's YlOrBr, its light half).
+BLAME_RAMP = ("#FFFFFF", "#FFF7BC", "#FEE391", "#FEC44F", "#FB9A29", "#EC7014")
+CURRENT, RECEIVING, FINAL, PENDING = "#EE8866", "#EE8866", "#44BB99", "#BBBBBB"
+INK, SOFT_INK = "#333333", "#999999"
+POSITIVE, NEGATIVE = "#4477AA", "#EE6677"  # Tol's bright blue and red, for weights' signs
+
+_GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
+_NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
+_EDGE = 'fontname="Helvetica" fontsize=9 color="#777777" fontcolor="#555555" arrowsize=0.6'
+_OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0.3", "height": "0.3"}
+
+
+# -- the drawing's view of the graph -------------------------------------------------------------
+
+
+@dataclass
+class _Graph:
+    """The nodes in topological order, their stable ids, roles, users and drawn scopes."""
+
+    root: Node
+    order: list[Node]
+    ids: dict[Node, str]
+    role: dict[Node, str]
+    users: dict[Node, list[Node]]
+    place: dict[Node, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _analyse(root: Node, params: Iterable[Node] | None) -> _Graph:
+    order = topo_order(root)
+    # Ids are positions in topological order, which depends only on the graph: the same graph
+    # gives the same text in every run (id() would not).
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    users: dict[Node, list[Node]] = {node: [] for node in order}
+    for node in order:
+        for child in node._prev:
+            users[child].append(node)
+    known = None if params is None else set(params)
+    role = {node: _role(node, root, known) for node in order}
+    return _Graph(root, order, ids, role, users)
+
+
+def _role(node: Node, root: Node, params: set[Node] | None) -> str:
+    if node is root:
+        return "output"
+    if node._prev:
+        return "interior"
+    if not node.requires_grad:
+        return "input" if node.label else "constant"
+    return "parameter" if params is None or node in params else "input"
+
+
+def _places(g: _Graph) -> dict[Node, tuple[str, ...]]:
+    """The scope each value is drawn in: its own, or for a parameter or constant, its users'."""
+    place = {node: scope_of(node) for node in g.order}
+    # A neuron's weights are made before it is called, outside its scope: a leaf whose users all
+    # sit in one scope is drawn there, so w and b appear in their neuron's box.
+    for node in g.order:
+        if not node._prev and not place[node] and g.role[node] in ("parameter", "constant"):
+            where = {place[user] for user in g.users[node]}
+            if len(where) == 1:
+                place[node] = where.pop()
+    return place
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def _num(x: float, precision: int) -> str:
+    """x with `precision` decimals; tiny and huge numbers in short scientific form, never 0.0000."""
+    if x == 0.0:
+        return f"{0.0:.{precision}f}"  # no "-0.0000"
+    if not math.isfinite(x) or 10.0**-precision <= abs(x) < 1e6:
+        return f"{x:.{precision}f}"
+    return f"{x:.{max(precision, 1)}g}"
+
+
+def _record_text(text: str) -> str:
+    r"""text as a literal in a record label: its separators \ { } | < > and quotes escaped."""
+    # & and \ become entities (graphviz decodes entities in labels), so no backslash can reach
+    # the closing quote; the record separators take the record's own backslash escape.
+    return re.sub(r"([{}|<>])", r"\\\1", _escape(text.replace("\n", " ")))
+
+
+def _escape(text: str) -> str:
+    """text for a plain (non-record) label: & \\ and quotes as entities, which graphviz decodes."""
+    return text.replace("&", "&amp;").replace("\\", "&#92;").replace('"', "&quot;")
+
+
+def _attrs(attrs: Attrs) -> str:
+    """` [k="v" ...]`, for values escaped already (no quotes or backslashes before the end)."""
+    return " [" + " ".join(f'{k}="{v}"' for k, v in attrs.items()) + "]" if attrs else ""
+
+
+def _name(node: Node, precision: int) -> str:
+    """How captions call a value: its label, (op) for an unlabelled result, else its number."""
+    return node.label or (f"({node._op})" if node._op else _num(node.data, precision))
+
+
+# -- looks: how nodes and edges are coloured. Each variant of the drawing is a Look, not a copy ---
+
+
+@dataclass
+class _Look:
+    """Colours by role, edges plain or labelled with local derivatives ∂out/∂input."""
+
+    g: _Graph
+    precision: int
+    edge_labels: bool
+
+    def grad(self, node: Node) -> float:
+        return node.grad
+
+    def fill(self, node: Node) -> Attrs:
+        attrs = {"fillcolor": ROLE_FILL[self.g.role[node]]}
+        if node is self.g.root:
+            attrs["penwidth"] = "2"
+        return attrs
+
+    def op(self, node: Node) -> Attrs:
+        return {}
+
+    def edge(self, child: Node, node: Node, i: int) -> Attrs:
+        if not self.edge_labels or node._backward is None:
+            return {}
+        # Computed here, at drawing time: ops store no derivatives, so training pays nothing.
+        return {"label": _escape(f" ∂ = {_num(node._backward(node)[i], self.precision)} ")}
+
+    def legend(self) -> list[tuple[str, ...]]:
+        roles = dict.fromkeys(self.g.role[node] for node in self.g.order)
+        return [(ROLE_FILL[role], role) for role in ROLE_FILL if role in roles]
+
+
+@dataclass
+class _BlameLook(_Look):
+    """Fill strength follows |grad| relative to the largest: which values carry the blame."""
+
+    largest: float = 0.0
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        graded = [node for node in self.g.order if node.requires_grad]
+        if graded:
+            top = max(graded, key=lambda node: abs(node.grad))
+            self.largest, self.where = abs(top.grad), _name(top, self.precision)
+
+    def fill(self, node: Node) -> Attrs:
+        if not node.requires_grad:
+            return {"fillcolor": "#FFFFFF", "style": "filled,dashed", "fontcolor": SOFT_INK}
+        share = abs(node.grad) / self.largest if self.largest else 0.0
+        return {"fillcolor": _ramp(share), "penwidth": "2" if node is self.g.root else "1"}
+
+    def legend(self) -> list[tuple[str, ...]]:
+        top = f"|grad| as a share of the largest, {_num(self.largest, self.precision)} ({self.where}):"
+        steps = [(_ramp(k / 4), f"{k * 25}%") for k in range(5)]
+        constants = any(not node.requires_grad for node in self.g.order)
+        return [("#FFFFFF", top), *steps, *([("#FFFFFF", "dashed: no grad")] if constants else [])]
+
+
+def _ramp(share: float) -> str:
+    """The blame colour for share in [0, 1], interpolated along BLAME_RAMP."""
+    if not share > 0.0:  # 0 or NaN
+        return BLAME_RAMP[0]
+    pos = min(share, 1.0) * (len(BLAME_RAMP) - 1)
+    i = min(int(pos), len(BLAME_RAMP) - 2)
+    t = pos - i
+    lo, hi = (bytes.fromhex(BLAME_RAMP[j][1:]) for j in (i, i + 1))
+    return "#" + "".join(f"{round(a + (b - a) * t):02X}" for a, b in zip(lo, hi))
+
+
+@dataclass
+class _FrameLook(_Look):
+    """One moment of a backward pass: the running op highlighted, final gradients marked."""
+
+    step: BackwardStep[Node] | None = None  # None: the seed, before any op has run
+    final: frozenset[Node] = frozenset()
+    seed: float = 1.0
+
+    def grad(self, node: Node) -> float:
+        if self.step is None:  # before the first op: only the seed is set (the pass zeroes the rest)
+            return self.seed if node is self.g.root else 0.0
+        return node.grad
+
+    def fill(self, node: Node) -> Attrs:
+        if self.step is not None and node is self.step.node:
+            return {"fillcolor": CURRENT, "penwidth": "2.5"}
+        receiving = self.step is not None and any(node is c for c, _, _ in self.step.edges)
+        border = {"color": RECEIVING, "penwidth": "2.5"} if receiving else {}
+        if node in self.final or not node.requires_grad:
+            return {**super().fill(node), "color": FINAL, "penwidth": "2", **border}
+        return {"fillcolor": "#F4F4F4", "fontcolor": SOFT_INK, "color": PENDING, **border}
+
+    def op(self, node: Node) -> Attrs:
+        if self.step is not None and node is self.step.node:
+            return {"fillcolor": CURRENT, "penwidth": "2.5"}
+        return {} if node in self.final else {"fontcolor": SOFT_INK, "color": PENDING}
+
+    def edge(self, child: Node, node: Node, i: int) -> Attrs:
+        if self.step is None or node is not self.step.node:
+            return super().edge(child, node, i)
+        d = node._backward(node)[i] if node._backward else 0.0
+        label = _escape(f" ∂ = {_num(d, self.precision)} ")
+        return {"color": CURRENT, "penwidth": "2.5", "label": label, "fontcolor": INK}
+
+    def legend(self) -> list[tuple[str, ...]]:
+        return [
+            (CURRENT, "running its local backward"),
+            ("#FFFFFF", "gradient final", FINAL),
+            ("#F4F4F4", "gradient not final yet", PENDING),
+        ]
+
+
+LOOKS: dict[str, type[_Look]] = {"role": _Look, "grad": _BlameLook}
+
+
+# -- DOT text -------------------------------------------------------------------------------------
+
+
+def to_dot(
+    root: Node,
+    *,
+    params: Iterable[Node] | None = None,
+    rankdir: str = "LR",
+    precision: int = 4,
+    fields: Sequence[str] = FIELDS,
+    color_by: str = "role",
+    edge_labels: bool = False,
+    clusters: bool = True,
+    collapse: str | None = None,
+    legend: bool = True,
+    max_nodes: int = 300,
+) -> str:
+    """The graph behind root as DOT text: a record per value, a small node per op, edges in order.
+
+    color_by="role" colours inputs, parameters, constants, interior values and the output (see the
+    module docstring); color_by="grad" fills each value by its share of the largest |grad|.
+    edge_labels=True labels each edge into an op with ∂out/∂input at the current values. Values
+    made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
+    collapse="neuron" draws each innermost scope as one box.
+    """
+    options = _Options(rankdir, precision, tuple(fields), clusters, collapse, legend, max_nodes)
+    if color_by not in LOOKS:
+        raise ValueError(f"to_dot: color_by must be one of {', '.join(map(repr, LOOKS))}, got {color_by!r}")
+    g = _analyse(root, params)
+    return _dot(g, LOOKS[color_by](g, precision, edge_labels), options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    rankdir: str = "LR"
+    precision: int = 4
+    fields: tuple[str, ...] = FIELDS
+    clusters: bool = True
+    collapse: str | None = None
+    legend: bool = True
+    max_nodes: int = 300
+
+    def __post_init__(self) -> None:
+        if self.rankdir not in ("LR", "TB"):
+            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
+        if not set(self.fields) <= set(FIELDS):
+            raise ValueError(f"to_dot: fields are chosen from {FIELDS}, got {self.fields!r}")
+        if self.collapse not in (None, "neuron"):
+            raise ValueError(f"to_dot: collapse must be None or 'neuron', got {self.collapse!r}")
+        if isinstance(self.precision, bool) or not isinstance(self.precision, int) or self.precision < 0:
+            raise ValueError(f"to_dot: precision must be a non-negative int, got {self.precision!r}")
+
+
+def _dot(g: _Graph, look: _Look, opt: _Options, caption: Sequence[str] = ()) -> str:
+    """The DOT text of g, coloured by look, with an optional caption above the legend."""
+    g.place = _places(g) if opt.clusters or opt.collapse else dict.fromkeys(g.order, ())
+    if opt.collapse and not any(g.place.values()):
+        raise ValueError(
+            f'to_dot: collapse="{opt.collapse}" draws each neuron as one box, but this graph has no '
+            "scope tags: build it inside `with engine.tag_scopes():` (nn's Neuron and Layer tag "
+            "their values then), or draw it without collapse"
+        )
+    boxes = _boxes(g) if opt.collapse else []
+    box_of = {node: box for box in boxes for node in box.nodes}
+    count = len(boxes) + len(g.order) - len(box_of)
+    if count > opt.max_nodes:
+        raise GraphTooLargeError(_too_large(len(g.order), count, opt))
+    # members[path]: the statements drawn inside the cluster of that scope path (() is outside).
+    members: dict[tuple[str, ...], list[str]] = {}
+    for box in boxes:
+        where = box.path[:-1] if opt.clusters else ()
+        members.setdefault(where, []).append(_box_statement(box, g, look, opt, nested=bool(where)))
+    edges: list[str] = []
+    box_edges: dict[tuple[str, str], None] = {}  # between boxes, each drawn once
+    for node in g.order:
+        inside = box_of.get(node)
+        if inside is not None:  # in a collapsed scope: only edges that cross its border
+            for child in node._prev:
+                source = _entity(child, box_of, g)
+                if source != inside.id:
+                    box_edges[(source, inside.id)] = None
+            continue
+        nid = g.ids[node]
+        statements = members.setdefault(g.place[node], [])
+        statements.append(nid + _attrs({"label": _record(node, look, opt), **look.fill(node)}))
+        if node._prev:
+            statements.append(f"{nid}_op" + _attrs({"label": _escape(node._op), **_OP, **look.op(node)}))
+            for i, child in enumerate(node._prev):  # `a + a`: two edges, one per use
+                edges.append(f"{_entity(child, box_of, g)} -> {nid}_op" + _attrs(look.edge(child, node, i)))
+            edges.append(f"{nid}_op -> {nid}")
+    edges.extend(f"{a} -> {b}" for a, b in box_edges)
+    legend = _legend(look.legend() if opt.legend else [], caption) if opt.legend or caption else ""
+    return _digraph(
+        "backprop", opt.rankdir, label=legend, members=members, edges=edges, clusters=opt.clusters
+    )
+
+
+def _digraph(
+    name: str,
+    rankdir: str,
+    *,
+    label: str,
+    members: dict[tuple[str, ...], list[str]],
+    edges: Sequence[str],
+    clusters: bool = True,
+    nodes: str = "",
+    ranksep: float = 0.4,
+) -> str:
+    """The DOT text: the graph's defaults and legend, the statements in their clusters, the edges."""
+    lines = [f"digraph {name} {{\n\tgraph [rankdir={rankdir} ranksep={ranksep} {_GRAPH}]\n"]
+    if label:
+        lines.append(f"\tgraph [label={label}]\n")
+    lines.append(f"\tnode [{_NODE} {nodes}]\n\tedge [{_EDGE}]\n".replace(" ]", "]"))
+    lines += _clusters(members, clusters)
+    lines += [f"\t{e}\n" for e in edges]
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def _record(node: Node, look: _Look, opt: _Options) -> str:
+    """A value's record label: label | data | grad (no grad part for a value that takes none)."""
+    parts = []
+    if "label" in opt.fields and node.label:
+        parts.append(_record_text(node.label))
+    if "data" in opt.fields:
+        parts.append(f"data {_num(node.data, opt.precision)}")
+    if "grad" in opt.fields and node.requires_grad:
+        parts.append(f"grad {_num(look.grad(node), opt.precision)}")
+    return _record_label(parts or [" "], opt.rankdir)
+
+
+def _record_label(parts: Sequence[str], rankdir: str) -> str:
+    # A record lays its fields across the rank direction; braces turn them, so the fields read
+    # left to right in either direction.
+    body = " | ".join(parts)
+    return f"{{ {body} }}" if rankdir == "LR" else body
+
+
+def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list[str]:
+    """Statements inside nested `subgraph cluster_k` blocks, one per scope path, in first-seen order."""
+    paths = list(dict.fromkeys(p[:k] for p in members for k in range(1, len(p) + 1)))
+    lines = [f"\t{s}\n" for s in members.get((), [])]
+    if not clusters:
+        return lines
+
+    def emit(path: tuple[str, ...], depth: int) -> None:
+        pad = "\t" * depth
+        fill = "#F4F4F4" if len(path) % 2 else "#FFFFFF"  # nested boxes alternate, to stand out
+        style = f'style="rounded,filled" fillcolor="{fill}" color="#AAAAAA" fontcolor="#555555"'
+        lines.append(f"{pad}subgraph cluster_{paths.index(path)} {{\n")
+        lines.append(f'{pad}\tgraph [label="{_escape(" · ".join(path))}" {style} labeljust=l]\n')
+        lines.extend(f"{pad}\t{s}\n" for s in members.get(path, []))
+        for inner in paths:
+            if len(inner) == len(path) + 1 and inner[:-1] == path:
+                emit(inner, depth + 1)
+        lines.append(f"{pad}}}\n")
+
+    for path in paths:
+        if len(path) == 1:
+            emit(path, 1)
+    return lines
+
+
+def _legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
+    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border])."""
+    span = max(len(items), 1)
+    rows = [f'<tr><td align="left" border="0" colspan="{span}">{html.escape(c)}</td></tr>' for c in caption]
+    if items:
+        cells = ""
+        for fill, text, *border in items:
+            edge = f' color="{border[0]}" border="2"' if border else ""
+            cells += f'<td bgcolor="{fill}"{edge}>{html.escape(text)}</td>'
+        rows.append(f"<tr>{cells}</tr>")
+    table = '<table border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA">'
+    return f"<{table}{''.join(rows)}</table>>"
+
+
+def _too_large(values: int, count: int, opt: _Options) -> str:
+    what = "boxes and values" if opt.collapse else "values"
+    return (
+        f"to_dot: the graph has {values:,} values ({count:,} {what} to draw), more than max_nodes="
+        f"{opt.max_nodes}: too many to read, and slow for dot to lay out. Draw the graph of one example "
+        'rather than a whole batch\'s loss; or draw each neuron as one box with collapse="neuron" '
+        "(for a graph built inside `with engine.tag_scopes():`); or raise max_nodes"
+    )
+
+
+# -- collapse="neuron": each innermost scope drawn as one box ------------------------------------
+
+
+@dataclass
+class _Box:
+    id: str
+    path: tuple[str, ...]
+    nodes: list[Node] = field(default_factory=list)
+
+
+def _boxes(g: _Graph) -> list[_Box]:
+    """A box per scope path that holds values, in order of their first value."""
+    by_path: dict[tuple[str, ...], _Box] = {}
+    for node in g.order:
+        if g.place[node]:
+            path = g.place[node]
+            by_path.setdefault(path, _Box(f"g{len(by_path)}", path)).nodes.append(node)
+    return list(by_path.values())
+
+
+def _entity(node: Node, boxes: dict[Node, _Box], g: _Graph) -> str:
+    box = boxes.get(node)
+    return box.id if box else g.ids[node]
+
+
+def _box_statement(box: _Box, g: _Graph, look: _Look, opt: _Options, nested: bool) -> str:
+    """A collapsed scope: its name, how many values it holds, and its output's op, data and grad."""
+    members = set(box.nodes)
+    outputs = [n for n in box.nodes if n is g.root or any(u not in members for u in g.users[n])]
+    name = box.path[-1] if nested else " · ".join(box.path)
+    parts = [_record_text(name), f"{len(box.nodes)} values"]
+    attrs: Attrs = {"fillcolor": "#FFFFFF"}
+    if len(outputs) == 1:
+        out = outputs[0]
+        parts.append(f"out {_record_text(out._op or out.label or 'value')}")
+        parts.append(f"data {_num(out.data, opt.precision)}")
+        if out.requires_grad:
+            parts.append(f"grad {_num(look.grad(out), opt.precision)}")
+        attrs = look.fill(out)
+    else:
+        parts.append(f"{len(outputs)} outputs")
+    return f"{box.id}" + _attrs({"label": _record_label(parts, opt.rankdir), **attrs, "style": "filled,bold"})
+
+
+# -- step-through backward -------------------------------------------------------------------------
+
+# The local derivative of each op, in words, for the captions (positions as in the op's docstring).
+_LOCAL_RULES = {
+    "+": ("1", "1"),
+    "*": ("b", "a"),
+    "**": ("y·x^(y−1)", "x^y·ln x"),
+    "exp": ("eˣ",),
+    "log": ("1/x",),
+    "tanh": ("1 − tanh²",),
+    "sigmoid": ("σ·(1 − σ)",),
+    "relu": ("1 if x > 0 else 0",),
+    "abs": ("sign x",),
+}
+
+
+def _local_rule(op: str, i: int) -> tuple[str, str]:
+    """(the input's name in the op's formula, ∂out/∂input as a formula) for input i of op."""
+    if op.startswith("**") and op != "**":  # a plain-number power, **2, **-1, **0.5
+        n = float(op[2:])
+        return "x", f"{n:g}·x^{n - 1:g}"
+    names = ("x", "y") if op == "**" else ("a", "b") if op in ("+", "*") else ("x",)
+    rules = _LOCAL_RULES.get(op)
+    return names[i], rules[i] if rules else "∂out/∂input"
+
+
+def _caption(step: BackwardStep[Node], k: int, n: int, precision: int) -> list[str]:
+    """The step in words: which op runs with which gradient, and what it adds to each input."""
+    node, g = step.node, _num(step.upstream, precision)
+    out = node.label or "out"
+    lines = [f"step {k} of {n}: {node._op} runs its local backward with {out}.grad = {g}, final now"]
+    # Edges are listed in input order, skipping inputs that take no gradient, so this pairs them.
+    positions = [i for i, child in enumerate(node._prev) if child.requires_grad]
+    for i, (child, d, added) in zip(positions, step.edges):
+        pos, rule = _local_rule(node._op, i)
+        local, now = _num(d, precision), _num(child.grad, precision)
+        lines.append(
+            f"{node._op}: ∂out/∂{pos} = {rule} = {local} ; {child.label or pos}.grad += {local} × {g}"
+            f" = {_num(added, precision)} (now {now})"
+        )
+    return lines
+
+
+def frames_to_dot(root: Node, grad: float = 1.0, **options: Any) -> list[str]:
+    """Runs backward(root, grad) one op at a time; the DOT text of the seed, then of every step.
+
+    Each frame highlights the op whose local backward runs and the inputs it adds gradient to,
+    gives a green border to the values whose gradient is final (all their users have run) and
+    greys the rest; its caption says what happens. The last frame shows the finished pass.
+    """
+    color_by = options.pop("color_by", "role")
+    if color_by != "role":
+        raise ValueError("frames_to_dot: frames are coloured by their step (color_by='role' only)")
+    params = options.pop("params", None)
+    edge_labels = bool(options.pop("edge_labels", False))
+    opt = _Options(**options)
+    g = _analyse(root, params)
+    steps = backward_steps(root, grad)  # checks root and grad before anything is drawn
+    n = sum(1 for node in g.order if node._backward is not None)
+    users_left = {node: len(set(g.users[node])) for node in g.order}
+    final = {root}
+    seed = f"the seed: {_name(root, opt.precision)}.grad = ∂root/∂root = {_num(grad, opt.precision)}"
+    look = _FrameLook(g, opt.precision, edge_labels, None, frozenset(final), float(grad))
+    frames = [_dot(g, look, opt, [seed, "every other gradient starts this pass at 0"])]
+    for k, step in enumerate(steps, start=1):
+        for child in set(step.node._prev):
+            users_left[child] -= 1
+            if users_left[child] == 0:  # its last user has run: nothing more can flow into it
+                final.add(child)
+        look = _FrameLook(g, opt.precision, edge_labels, step, frozenset(final))
+        frames.append(_dot(g, look, opt, _caption(step, k, n, opt.precision)))
+    return frames
+
+
+def backward_frames(root: Node, grad: float = 1.0, **options: Any) -> list[graphviz.Digraph]:
+    """frames_to_dot's frames as graphviz Digraphs (each displays inline in Jupyter)."""
+    return [_diagram(text, "svg") for text in frames_to_dot(root, grad, **options)]
+
+
+@dataclass(frozen=True)
+class StepThrough:
+    """A backward pass as an HTML slider of SVG frames; displays inline in Jupyter."""
+
+    fragment: str  # a <div> with the frames, its style and its script
+
+    def _repr_html_(self) -> str:
+        return self.fragment
+
+    def page(self) -> str:
+        """A self-contained HTML page: no network, no widgets."""
+        return _PAGE.format(body=self.fragment)
+
+
+def step_through(root: Node, grad: float = 1.0, **options: Any) -> StepThrough:
+    """Every frame of backward(root, grad) rendered to SVG, behind a slider and previous/next buttons."""
+    frames = frames_to_dot(root, grad, **options)
+    key = hashlib.sha1("".join(frames).encode()).hexdigest()[:10]  # same graph, same page
+    svgs = [
+        _inline_svg(_diagram(text, "svg").pipe(encoding="utf-8"), f"bpl{key}f{k}")
+        for k, text in enumerate(frames)
+    ]
+    panels = "".join(
+        f'<div class="bpl-frame"{"" if k == 0 else " hidden"}>{svg}</div>\n' for k, svg in enumerate(svgs)
+    )
+    last = len(frames) - 1
+    controls = (
+        '<div class="bpl-controls"><button type="button" data-bpl="prev">&#9664; previous</button> '
+        f'<input type="range" min="0" max="{last}" value="0" step="1" data-bpl="slider" aria-label="step"> '
+        '<button type="button" data-bpl="next">next &#9654;</button> '
+        f'<span data-bpl="count">step 0 of {last}</span></div>\n'
+    )
+    box = f'<div class="bpl-steps" id="bpl{key}">\n<style>{_CSS}</style>\n{controls}{panels}</div>\n'
+    return StepThrough(f"{box}<script>{_JS}</script>\n")
+
+
+def step_through_html(root: Node, grad: float = 1.0, **options: Any) -> str:
+    """step_through(root, grad) as a self-contained HTML page (inline SVG, a few lines of plain JS)."""
+    return step_through(root, grad, **options).page()
+
+
+def _inline_svg(svg: str, prefix: str) -> str:
+    """dot's SVG for inlining: no XML prolog or DOCTYPE (it names a URL), ids unique in the page."""
+    svg = svg[svg.index("<svg") :]
+    return re.sub(r'\bid="', f'id="{prefix}_', svg)
+
+
+_CSS = (
+    ".bpl-steps{font:14px Helvetica,Arial,sans-serif;color:#333}"
+    ".bpl-controls{display:flex;gap:.5em;align-items:center;margin:.5em 0}"
+    ".bpl-controls input{flex:1;max-width:30em}"
+    ".bpl-frame svg{max-width:100%;height:auto}"
+)
+# Wires every step-through box on the page once, whichever cell's script runs first.
+_JS = """
+document.querySelectorAll(".bpl-steps").forEach(function (box) {
+  if (box.dataset.ready) return;
+  box.dataset.ready = "1";
+  var frames = box.querySelectorAll(".bpl-frame"), at = 0;
+  var slider = box.querySelector("[data-bpl=slider]"), count = box.querySelector("[data-bpl=count]");
+  function show(k) {
+    at = Math.max(0, Math.min(frames.length - 1, k));
+    frames.forEach(function (f, i) { f.hidden = i !== at; });
+    slider.value = at;
+    count.textContent = "step " + at + " of " + (frames.length - 1);
+  }
+  slider.addEventListener("input", function () { show(Number(slider.value)); });
+  box.querySelector("[data-bpl=prev]").addEventListener("click", function () { show(at - 1); });
+  box.querySelector("[data-bpl=next]").addEventListener("click", function () { show(at + 1); });
+});
+"""
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>backward, step by step</title></head>
+<body>
+{body}</body>
+</html>
+"""
+
+
+# -- the network view ----------------------------------------------------------------------------
+
+
+def mlp_to_dot(
+    model: Any,
+    *,
+    show: str = "weight",
+    precision: int = 2,
+    rankdir: str = "LR",
+    edge_labels: bool | None = None,
+    max_nodes: int = 300,
+) -> str:
+    """An MLP drawn the classic way: inputs and neurons as circles in layers, weights as edges.
+
+    An edge's width follows |w| (show="weight") or |∂C/∂w| (show="grad") relative to the largest,
+    its colour the sign (blue +, red −); edge_labels (default: when there are at most 24 edges)
+    writes the numbers on. A neuron shows its activation, bias, and δ = ∂C/∂z from its recorded
+    pre-activations .zs: δ for one example, the mean δ and n for several; its fill follows |δ|.
+    The model needs nn's shape: .layers, each with .neurons, each with .w, .b, .activation, .zs.
+    """
+    if show not in ("weight", "grad"):
+        raise ValueError(f"mlp_to_dot: show must be 'weight' or 'grad', got {show!r}")
+    _Options(rankdir=rankdir, precision=precision)  # the same checks as to_dot's
+    layers = _mlp_layers(model)
+    count = len(layers[0][0].w) + sum(map(len, layers))
+    if count > max_nodes:
+        raise GraphTooLargeError(
+            f"mlp_to_dot: the network has {count:,} inputs and neurons, more than max_nodes={max_nodes}; "
+            "raise max_nodes (dot needs a while for thousands of edges)"
+        )
+
+    def amount(v: Node) -> float:
+        return v.data if show == "weight" else v.grad
+
+    symbol = "w" if show == "weight" else "∂C/∂w"
+    largest = max(abs(amount(w)) for layer in layers for n in layer for w in n.w)
+    deltas = {n: _delta(n) for layer in layers for n in layer}
+    top_delta = max((abs(d[0]) for d in deltas.values() if d), default=0.0)
+    if edge_labels is None:
+        edge_labels = sum(len(n.w) for layer in layers for n in layer) <= 24
+    previous = [f"x{i}" for i in range(len(layers[0][0].w))]
+    title = 'shape=plaintext fontcolor="#555555" fillcolor=none'
+    nodes = [f'inputs [label="inputs" {title}]']
+    nodes += [f'{x} [label="{x}" fillcolor="{ROLE_FILL["input"]}" width=0.5]' for x in previous]
+    nodes.append(_in_order(["inputs", *previous]))
+    edges = []
+    for li, layer in enumerate(layers):
+        ids = [f"l{li}n{ni}" for ni in range(len(layer))]
+        nodes.append(f'layer{li} [label="layer {li}" {title}]')
+        for nid, neuron in zip(ids, layer):
+            nodes.append(
+                _neuron(
+                    nid, neuron, amount(neuron.b), deltas[neuron], top_delta, show=show, precision=precision
+                )
+            )
+            for src, w in zip(previous, neuron.w):
+                v = amount(w)
+                attrs = {"color": POSITIVE if v > 0 else NEGATIVE if v < 0 else PENDING}
+                attrs["penwidth"] = f"{0.5 + 4.5 * abs(v) / largest if largest else 1.0:.2f}"
+                edges.append(
+                    f"{src} -> {nid}"
+                    + _attrs({**attrs, "label": _num(v, precision)} if edge_labels else attrs)
+                )
+        nodes.append(_in_order([f"layer{li}", *ids]))
+        previous = ids
+    nodes += [f'out{k} [label="out {k}" shape=plaintext]' for k in range(len(previous))]
+    edges += [f"{src} -> out{k}" for k, src in enumerate(previous)]
+    legend = [(POSITIVE, f"{symbol} > 0"), (NEGATIVE, f"{symbol} < 0")]
+    legend.append(("#FFFFFF", f"edge width ∝ |{symbol}|, largest {_num(largest, precision)}"))
+    if top_delta:
+        legend.append((_ramp(1.0), f"fill ∝ |δ|, δ = ∂C/∂z, largest {_num(top_delta, precision)}"))
+    circles = 'shape=circle fixedsize=true width=0.95 fillcolor="#FFFFFF"'
+    label = _legend(legend, [])
+    return _digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=1.1)
+
+
+def _neuron(
+    nid: str, neuron: Any, b: float, delta: tuple[float, int] | None, top: float, *, show: str, precision: int
+) -> str:
+    """A neuron's circle: activation, bias (or its gradient), δ; filled by its share of |δ|."""
+    rows = [f'<font point-size="11"><b>{html.escape(str(neuron.activation))}</b></font>']
+    rows.append(f"{'b' if show == 'weight' else '∂C/∂b'} {_num(b, precision)}")
+    fill = "#FFFFFF"
+    if delta:
+        d, k = delta
+        rows.append(f"δ {_num(d, precision)}" if k == 1 else f"mean δ {_num(d, precision)}<br/>n = {k}")
+        fill = _ramp(abs(d) / top) if top else fill
+    label = '<font point-size="9">' + "<br/>".join(rows) + "</font>"
+    return f'{nid} [label=<{label}> fillcolor="{fill}"]'
+
+
+def _in_order(ids: Sequence[str]) -> str:
+    # One rank, chained by invisible edges, so that dot keeps x0, x1... in order, top to bottom.
+    # (dot ignores such chains inside clusters, so the network view draws no cluster boxes.)
+    return f"{{rank=same; {' '.join(ids)}; {' -> '.join(ids)} [style=invis]}}"
+
+
+def _mlp_layers(model: Any) -> list[list[Any]]:
+    """model.layers[i].neurons, checked for the nn interface draw_mlp relies on."""
+    try:
+        layers = [list(layer.neurons) for layer in model.layers]
+        for layer in layers:
+            for n in layer:
+                n.w, n.b, n.activation  # noqa: B018  # attribute checks
+    except AttributeError as err:
+        raise TypeError(
+            "mlp_to_dot: needs an MLP shaped like nn's: model.layers, each with .neurons, each with "
+            f".w (list of Values), .b, .activation and .zs; {err}"
+        ) from None
+    if not layers or not all(layers):
+        raise ValueError("mlp_to_dot: the model has no layers or a layer without neurons")
+    return layers
+
+
+def _delta(neuron: Any) -> tuple[float, int] | None:
+    """(δ = ∂C/∂z, 1) for one recorded example, (mean δ, n) for n, None when nothing was recorded."""
+    zs = list(getattr(neuron, "zs", ()))
+    return (sum(z.grad for z in zs) / len(zs), len(zs)) if zs else None
+
+
+def draw_mlp(model: Any, format: str = "svg", **options: Any) -> graphviz.Digraph:
+    """mlp_to_dot(model, **options) as a graphviz Digraph: inline in Jupyter, or .render(path)."""
+    return _diagram(mlp_to_dot(model, **options), format)
+
+
+# -- rendering: the only place graphviz is imported ---------------------------------------------
+
+
+def draw_dot(root: Node, format: str = "svg", **options: Any) -> graphviz.Digraph:
+    """to_dot(root, **options) as a graphviz Digraph: inline in Jupyter, or .render(path)."""
+    return _diagram(to_dot(root, **options), format)
+
+
+_NO_DOT = (
+    "graphviz's `dot` program is not installed or not on PATH, so the diagram cannot be rendered. "
+    "On Debian/Ubuntu: sudo apt-get install graphviz (macOS: brew install graphviz). "
+    "The DOT text needs no program: to_dot(), or the diagram's .source"
+)
+
+
+def _graphviz() -> ModuleType:
+    try:
+        import graphviz  # noqa: PLC0415  # lazily: to_dot and the engine work without it
+    except ImportError:  # a test sets sys.modules["graphviz"] = None to get here
+        raise ImportError(
+            "drawing needs the graphviz Python package: pip install graphviz "
+            "(to_dot() gives the DOT text without it)"
+        ) from None
+    module: ModuleType = graphviz
+    return module
+
+
+@contextmanager
+def _dot_program(gv: ModuleType) -> Iterator[None]:
+    try:
+        yield
+    except gv.ExecutableNotFound as err:
+        raise GraphvizNotFoundError(_NO_DOT) from err
+
+
+def _diagram(text: str, format: str) -> graphviz.Digraph:
+    """A Digraph holding exactly text (its .source), whose rendering explains a missing `dot`."""
+    head, body = text.split("\n", 1)  # "digraph <name> {", then the statements and "}"
+    diagram = _diagram_class(_graphviz())(name=head.split()[1], format=format)
+    diagram.body = body[: -len("}\n")].splitlines(keepends=True)
+    return diagram
+
+
+@functools.cache
+def _diagram_class(gv: ModuleType) -> Any:
+    class Diagram(gv.Digraph):  # type: ignore[misc, name-defined]
+        """A graphviz.Digraph whose rendering says how to install `dot` when it is missing."""
+
+        def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            with _dot_program(gv):
+                return super().pipe(*args, **kwargs)
+
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            with _dot_program(gv):
+                return super().render(*args, **kwargs)
+
+    return Diagram
