@@ -145,19 +145,17 @@ def _num(x: float, precision: int) -> str:
 
 
 def _record_text(text: str) -> str:
-    r"""text as a literal in a record label: its separators \ { } | < > and quotes escaped."""
-    # & and \ become entities (graphviz decodes entities in labels), so no backslash can reach
-    # the closing quote; the record separators take the record's own backslash escape.
+    r"""text as a literal in a record label: also its separators { } | < > escaped."""
     return re.sub(r"([{}|<>])", r"\\\1", _escape(text.replace("\n", " ")))
 
 
 def _escape(text: str) -> str:
-    """text for a plain (non-record) label: & \\ and quotes as entities, which graphviz decodes."""
-    return text.replace("&", "&amp;").replace("\\", "&#92;").replace('"', "&quot;")
+    """text in a DOT string: \\ and quotes backslashed, & as an entity (graphviz decodes them)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
 
 
 def _attrs(attrs: Attrs) -> str:
-    """` [k="v" ...]`, for values escaped already (no quotes or backslashes before the end)."""
+    """` [k="v" ...]`, for values escaped already (by _escape or _record_text)."""
     return " [" + " ".join(f'{k}="{v}"' for k, v in attrs.items()) + "]" if attrs else ""
 
 
@@ -460,12 +458,12 @@ def _legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
 
 
 def _too_large(values: int, count: int, opt: _Options) -> str:
-    what = "boxes and values" if opt.collapse else "values"
+    drawn = f", {count:,} boxes and values even collapsed" if opt.collapse else ""
     return (
-        f"to_dot: the graph has {values:,} values ({count:,} {what} to draw), more than max_nodes="
-        f"{opt.max_nodes}: too many to read, and slow for dot to lay out. Draw the graph of one example "
-        'rather than a whole batch\'s loss; or draw each neuron as one box with collapse="neuron" '
-        "(for a graph built inside `with engine.tag_scopes():`); or raise max_nodes"
+        f"to_dot: the graph has {values:,} values{drawn}, more than max_nodes={opt.max_nodes}: too many "
+        "to read, and slow for dot to lay out. Draw the graph of one example rather than a whole "
+        'batch\'s loss; or draw each neuron as one box with collapse="neuron" (for a graph built inside '
+        "`with engine.tag_scopes():`); or raise max_nodes"
     )
 
 

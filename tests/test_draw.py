@@ -1,0 +1,466 @@
+"""Diagrams: DOT text (structure, ids, labels, colours, clusters), step-through frames, rendering."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Value, no_grad, scope, tag_scopes, topo_order
+from engine.draw import (
+    BLAME_RAMP,
+    ROLE_FILL,
+    GraphTooLargeError,
+    GraphvizNotFoundError,
+    draw_dot,
+    draw_mlp,
+    frames_to_dot,
+    mlp_to_dot,
+    step_through,
+    step_through_html,
+    to_dot,
+)
+
+FIGURES = Path(__file__).resolve().parent.parent / "notebooks" / "figures"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
+
+
+def quickstart() -> Value:
+    """The README's quickstart graph (micrograd's first lecture), labelled, after backward."""
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    f = Value(-2.0, label="f")
+    L = d * f
+    L.label = "L"
+    L.backward()
+    return L
+
+
+def records(dot: str) -> dict[str, str]:
+    """Value node id -> its record label text."""
+    return dict(re.findall(r'^\s*(n\d+) \[label="\{ (.*?) \}"', dot, flags=re.MULTILINE))
+
+
+def edges(dot: str) -> list[str]:
+    return re.findall(r"^\s*(\w+ -> \w+)", dot, flags=re.MULTILINE)
+
+
+def attr(dot: str, node: str, name: str) -> str:
+    line = re.search(rf"^\s*{node} \[.*$", dot, flags=re.MULTILINE)
+    assert line, f"no node {node}"
+    found = re.search(rf'\b{name}="([^"]*)"', line.group(0))
+    return found.group(1) if found else ""
+
+
+# -- structure and text ---------------------------------------------------------------------------
+
+
+def test_quickstart_records_and_edges_exactly() -> None:
+    dot = to_dot(quickstart())
+    assert dot.startswith("digraph backprop {\n") and dot.endswith("}\n")
+    assert records(dot) == {
+        "n0": "f | data -2.0000 | grad 4.0000",
+        "n1": "c | data 10.0000 | grad -2.0000",
+        "n2": "b | data -3.0000 | grad -4.0000",
+        "n3": "a | data 2.0000 | grad 6.0000",
+        "n4": "e | data -6.0000 | grad -2.0000",
+        "n5": "d | data 4.0000 | grad -2.0000",
+        "n6": "L | data -8.0000 | grad 1.0000",
+    }
+    assert edges(dot) == [
+        "n3 -> n4_op", "n2 -> n4_op", "n4_op -> n4",
+        "n4 -> n5_op", "n1 -> n5_op", "n5_op -> n5",
+        "n5 -> n6_op", "n0 -> n6_op", "n6_op -> n6",
+    ]  # fmt: skip
+    assert [attr(dot, f"n{i}_op", "label") for i in (4, 5, 6)] == ["*", "+", "*"]
+
+
+def test_ids_are_stable_across_runs_and_objects() -> None:
+    assert to_dot(quickstart()) == to_dot(quickstart())
+
+
+def test_a_value_used_twice_has_two_edges() -> None:
+    a = Value(3.0, label="a")
+    dot = to_dot(a + a)
+    assert edges(dot) == ["n0 -> n1_op", "n0 -> n1_op", "n1_op -> n1"]
+    x = Value(2.0, label="x")
+    assert edges(to_dot(x * x * x)).count("n0 -> n1_op") == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "record"),
+    [
+        ({}, "a | data 2.0000 | grad 6.0000"),
+        ({"precision": 2}, "a | data 2.00 | grad 6.00"),
+        ({"fields": ("data",)}, "data 2.0000"),
+        ({"fields": ("label", "grad")}, "a | grad 6.0000"),
+    ],
+)
+def test_fields_and_precision(options: dict[str, Any], record: str) -> None:
+    assert records(to_dot(quickstart(), **options))["n3"] == record
+
+
+def test_top_to_bottom_drops_the_record_braces_so_fields_still_read_across() -> None:
+    dot = to_dot(quickstart(), rankdir="TB")
+    assert "rankdir=TB" in dot and 'n3 [label="a | data 2.0000 | grad 6.0000"' in dot
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [(0.0, "0.0000"), (-0.0, "0.0000"), (-3.25, "-3.2500"), (2e-7, "2e-07"), (123456789.0, "1.235e+08")],
+)
+def test_numbers_never_hide_a_small_gradient(x: float, text: str) -> None:
+    assert records(to_dot(Value(x, label="v"), legend=False))["n0"] == f"v | data {text} | grad 0.0000"
+
+
+def test_labels_are_escaped_for_records_and_quotes() -> None:
+    v = Value(1.0, label='w|{0}<in> "q" \\ &')
+    label = records(to_dot(v))["n0"].split(" | data")[0]
+    assert label == r"w\|\{0\}\<in\> \"q\" \\ &amp;"
+
+
+@needs_dot
+def test_escaped_labels_render_as_written() -> None:
+    svg = draw_dot(Value(1.0, label='w|{0}<in> "q" \\ &')).pipe(format="svg", encoding="utf-8")
+    assert "w|{0}&lt;in&gt; &quot;q&quot; \\ &amp;" in svg
+
+
+def test_constants_show_no_grad_field() -> None:
+    x = Value(2.0, label="x")
+    dot = to_dot(x * 3.0)
+    assert records(dot)["n0"] == "data 3.0000"  # the lifted 3.0: no label, no grad
+
+
+# -- colours --------------------------------------------------------------------------------------
+
+
+def test_roles_follow_the_documented_rule() -> None:
+    x = Value(1.5, label="x", requires_grad=False)  # data
+    w = Value(-2.0, label="w")
+    y = (x * w + 1.0).tanh()
+    order = topo_order(y)
+    dot = to_dot(y)
+    fill = {n.label or n._op or repr(n.data): attr(dot, f"n{i}", "fillcolor") for i, n in enumerate(order)}
+    assert fill == {
+        "1.0": ROLE_FILL["constant"],
+        "w": ROLE_FILL["parameter"],
+        "x": ROLE_FILL["input"],
+        "*": ROLE_FILL["interior"],
+        "+": ROLE_FILL["interior"],
+        "tanh": ROLE_FILL["output"],
+    }
+    # With params given, a leaf that requires grad but is not a parameter is an input.
+    dot = to_dot(y, params=[])
+    assert attr(dot, f"n{order.index(w)}", "fillcolor") == ROLE_FILL["input"]
+    assert '<td bgcolor="#99DDFF">input</td>' in dot
+
+
+def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
+    dot = to_dot(quickstart(), color_by="grad")
+    fill = {i: attr(dot, f"n{i}", "fillcolor") for i in range(7)}
+    assert fill[3] == BLAME_RAMP[-1]  # a: |grad| 6, the largest
+    assert fill[0] == fill[2]  # f: 4 and b: -4, the same share
+    assert len({fill[1], fill[4], fill[5]}) == 1 and fill[1] not in (fill[0], fill[3])
+    assert "|grad| as a share of the largest, 6.0000 (a):" in dot
+
+
+def test_blame_mode_on_a_graph_with_no_gradient_yet_is_white() -> None:
+    x = Value(2.0)
+    dot = to_dot(x * x, color_by="grad")
+    assert attr(dot, "n0", "fillcolor") == attr(dot, "n1", "fillcolor") == BLAME_RAMP[0]
+
+
+def test_bad_options_are_refused() -> None:
+    root = quickstart()
+    for options in ({"color_by": "heat"}, {"rankdir": "RL"}, {"fields": ("value",)}, {"collapse": "layer"}):
+        with pytest.raises(ValueError, match="to_dot"):
+            to_dot(root, **options)
+
+
+# -- edge labels: local derivatives ---------------------------------------------------------------
+
+
+def test_edge_labels_are_the_local_derivatives() -> None:
+    dot = to_dot(quickstart(), edge_labels=True)
+    labelled = re.findall(r'^\s*(\w+ -> \w+) \[label=" ∂ = (\S+) "\]', dot, flags=re.MULTILINE)
+    assert labelled == [
+        ("n3 -> n4_op", "-3.0000"), ("n2 -> n4_op", "2.0000"),  # ∂(a·b)/∂a = b, ∂/∂b = a
+        ("n4 -> n5_op", "1.0000"), ("n1 -> n5_op", "1.0000"),
+        ("n5 -> n6_op", "-2.0000"), ("n0 -> n6_op", "4.0000"),
+    ]  # fmt: skip
+
+
+def test_local_derivatives_are_computed_only_when_edge_labels_are_asked_for() -> None:
+    L = quickstart()
+
+    def boom(out: Value) -> tuple[float, ...]:
+        raise AssertionError("called")
+
+    L._backward = boom
+    to_dot(L)  # no call
+    with pytest.raises(AssertionError, match="called"):
+        to_dot(L, edge_labels=True)
+
+
+# -- clusters and collapse --------------------------------------------------------------------------
+
+
+def tagged_layer() -> Value:
+    """A layer of two neurons on inputs x0, x1, built with scope tags, as nn will."""
+    xs = [Value(1.0, label="x0", requires_grad=False), Value(-2.0, label="x1", requires_grad=False)]
+    ws = [[Value(0.5), Value(-1.0)], [Value(2.0), Value(0.25)]]
+    with tag_scopes(), scope("layer 0"):
+        outs = []
+        for j, w in enumerate(ws):
+            with scope(f"neuron {j}"):
+                outs.append((w[0] * xs[0] + w[1] * xs[1]).tanh())
+    y = outs[0] + outs[1]
+    y.backward()
+    return y
+
+
+def test_scoped_values_are_drawn_in_nested_labelled_clusters() -> None:
+    dot = to_dot(tagged_layer())
+    assert re.findall(r'subgraph (cluster_\d+) \{\n\s*graph \[label="([^"]*)"', dot) == [
+        ("cluster_0", "layer 0"),
+        ("cluster_1", "layer 0 · neuron 1"),
+        ("cluster_2", "layer 0 · neuron 0"),
+    ]
+    layer = dot[dot.index("subgraph cluster_0") :]
+    neuron1 = re.search(r"subgraph cluster_1 \{(.*?)\n\t\t\}", layer, flags=re.DOTALL)
+    assert neuron1
+    # A neuron's box holds its weights (made outside it) and its ops; the shared inputs stay out.
+    assert (
+        len(re.findall(r"^\s*n\d+ \[", neuron1.group(1), flags=re.MULTILINE)) == 6
+    )  # 2 w, 2 products, sum, tanh
+    assert "x0" not in layer and "x1" not in layer
+    assert "cluster" not in to_dot(tagged_layer(), clusters=False)
+
+
+def test_collapse_draws_each_neuron_as_one_box() -> None:
+    dot = to_dot(tagged_layer(), collapse="neuron")
+    boxes = dict(re.findall(r'^\s*(g\d) \[label="\{ (.*?) \}"', dot, flags=re.MULTILINE))
+    assert boxes == {
+        "g0": "neuron 1 | 6 values | out tanh | data 0.9051 | grad 1.0000",  # tanh(2 · 1 + 0.25 · -2)
+        "g1": "neuron 0 | 6 values | out tanh | data 0.9866 | grad 1.0000",
+    }
+    assert edges(dot) == [
+        "g1 -> n14_op", "g0 -> n14_op", "n14_op -> n14",  # the untagged sum of the two neurons
+        "n0 -> g0", "n3 -> g0", "n0 -> g1", "n3 -> g1",  # x1 and x0 into each box, once each
+    ]  # fmt: skip
+
+
+def test_collapse_needs_scope_tags() -> None:
+    with pytest.raises(ValueError, match=r"no scope tags: build it inside `with engine.tag_scopes\(\):`"):
+        to_dot(quickstart(), collapse="neuron")
+
+
+def test_too_large_a_graph_says_how_large_and_what_to_do_quickly() -> None:
+    x = Value(0.5)
+    y = x
+    for _ in range(30_000):
+        y = y * 1.0001 + x
+    start = time.perf_counter()
+    with pytest.raises(GraphTooLargeError) as err:
+        to_dot(y)
+    assert time.perf_counter() - start < 5.0
+    message = str(err.value)
+    assert "the graph has 90,001 values" in message and "max_nodes=300" in message
+    assert 'collapse="neuron"' in message and "raise max_nodes" in message
+    assert to_dot(quickstart(), max_nodes=7)
+    with pytest.raises(GraphTooLargeError, match="7 values"):
+        to_dot(quickstart(), max_nodes=6)
+
+
+# -- step-through -----------------------------------------------------------------------------------
+
+
+def neuron() -> Value:
+    x1, x2 = Value(2.0, label="x1", requires_grad=False), Value(0.0, label="x2", requires_grad=False)
+    w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    return o
+
+
+def test_one_frame_for_the_seed_and_one_per_op_the_last_is_the_finished_backward() -> None:
+    o = neuron()
+    frames = frames_to_dot(o)
+    assert len(frames) == 1 + sum(1 for n in topo_order(o) if n._prev) == 6
+    fresh = neuron()
+    fresh.backward()
+    assert records(frames[-1]) == records(to_dot(fresh))
+    assert records(frames[-1])["n4"] == "w1 | data -3.0000 | grad 1.0000"  # x1 · (1 − o²)
+
+
+def test_frames_show_seed_then_highlight_the_running_op() -> None:
+    o = neuron()
+    o.backward()  # stale gradients: frame 0 still shows the pass starting from zero
+    first, second = frames_to_dot(o)[:2]
+    grads = {k: v.split("grad ")[-1] for k, v in records(first).items() if "grad" in v}
+    assert set(grads.values()) == {"0.0000", "1.0000"} and grads["n9"] == "1.0000"
+    assert "the seed: o.grad = ∂root/∂root = 1.0000" in first
+    assert attr(second, "n9_op", "fillcolor") == "#EE8866"  # tanh is running
+    assert "tanh: ∂out/∂x = 1 − tanh² = 0.5000 ; x.grad += 0.5000 × 1.0000 = 0.5000 (now 0.5000)" in second
+    assert attr(second, "n8", "color") == "#EE8866"  # tanh's input: receiving gradient
+    assert attr(second, "n4", "fontcolor") == "#999999"  # w1: not final yet, greyed
+    assert attr(frames_to_dot(o)[2], "n9", "color") == "#44BB99"  # o: final from then on
+
+
+def test_frames_need_a_root_that_requires_grad() -> None:
+    with no_grad():
+        frozen = Value(1.0) * 2.0
+    with pytest.raises(RuntimeError, match="backward_steps"):
+        frames_to_dot(frozen)
+
+
+@needs_dot
+def test_step_through_page_holds_every_frame_and_loads_nothing() -> None:
+    page = step_through_html(neuron())
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 6
+    assert page.count('class="bpl-frame"') == 6 and 'max="5"' in page
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
+    assert not re.search(r"https?://", re.sub(r'xmlns(:\w+)?="[^"]*"', "", page))
+    assert page == step_through_html(neuron())  # deterministic
+    assert step_through(neuron())._repr_html_() in page
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+
+def test_draw_dot_holds_exactly_the_dot_text() -> None:
+    L = quickstart()
+    assert draw_dot(L, color_by="grad").source == to_dot(L, color_by="grad")
+
+
+@needs_dot
+def test_svg_rendering() -> None:
+    svg = draw_dot(quickstart(), edge_labels=True).pipe(format="svg", encoding="utf-8")
+    assert "<svg" in svg and "grad 6.0000" in svg and "∂ = &#45;3.0000" in svg
+
+
+def test_missing_dot_program_says_to_install_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    diagram = draw_dot(quickstart())
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        diagram.pipe(format="svg")
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        diagram.render("never-written", directory=str(Path("/nonexistent")))
+    assert diagram.source == to_dot(quickstart())
+
+
+def test_missing_graphviz_package_leaves_to_dot_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    assert to_dot(quickstart()).startswith("digraph")
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        draw_dot(quickstart())
+
+
+# -- the network view ------------------------------------------------------------------------------
+
+
+class StandInNeuron:
+    def __init__(self, w: list[float], b: float, activation: str) -> None:
+        self.w = [Value(v) for v in w]
+        self.b = Value(b)
+        self.activation = activation
+        self.zs: list[Value] = []
+
+    def __call__(self, x: list[Value]) -> Value:
+        z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        self.zs.append(z)
+        return z.tanh() if self.activation == "tanh" else z
+
+
+class StandInLayer:
+    def __init__(self, neurons: list[StandInNeuron]) -> None:
+        self.neurons = neurons
+
+
+class StandInMLP:
+    """nn's interface, as draw_mlp relies on it: layers -> neurons -> w, b, activation, zs."""
+
+    def __init__(self) -> None:
+        self.layers = [
+            StandInLayer([StandInNeuron([1.0, -0.5], 0.1, "tanh"), StandInNeuron([0.0, 2.0], -0.2, "tanh")]),
+            StandInLayer([StandInNeuron([-1.5, 0.5], 0.0, "linear")]),
+        ]
+
+    def __call__(self, x: list[float]) -> Value:
+        h = [Value(v, requires_grad=False) for v in x]
+        for layer in self.layers:
+            h = [n(h) for n in layer.neurons]
+        return h[0]
+
+
+def test_mlp_edges_widths_colours_and_deltas() -> None:
+    model = StandInMLP()
+    (model([1.0, 2.0]) ** 2).backward()
+    dot = mlp_to_dot(model)
+    weights = re.findall(r'^\s*(\w+ -> \w+) \[color="(#\w+)" penwidth="([\d.]+)" label="(\S+)"\]', dot, re.M)
+    assert weights == [
+        ("x0 -> l0n0", "#4477AA", "2.75", "1.00"),  # width 0.5 + 4.5 · |w| / largest |w|
+        ("x1 -> l0n0", "#EE6677", "1.62", "-0.50"),
+        ("x0 -> l0n1", "#BBBBBB", "0.50", "0.00"),
+        ("x1 -> l0n1", "#4477AA", "5.00", "2.00"),  # the largest |w|: the widest edge
+        ("l0n0 -> l1n0", "#EE6677", "3.88", "-1.50"),
+        ("l0n1 -> l1n0", "#4477AA", "1.62", "0.50"),
+    ]
+    assert "l1n0 -> out0" in dot
+    out = model.layers[1].neurons[0].zs[0]
+    assert f"δ {out.grad:.2f}" in dot  # one recorded example: its δ = ∂C/∂z
+    assert "b 0.10" in dot and "∂C/∂b" in mlp_to_dot(model, show="grad")
+    model([0.0, 1.0])  # a second recorded example, not yet backpropagated
+    assert "mean δ" in mlp_to_dot(model) and "n = 2" in mlp_to_dot(model)
+
+
+def test_mlp_without_recordings_shows_no_delta_and_rejects_other_shapes() -> None:
+    model = StandInMLP()
+    assert "δ" not in mlp_to_dot(model).split("graph [label=")[0]
+    with pytest.raises(TypeError, match="needs an MLP shaped like nn's"):
+        mlp_to_dot(object())
+    with pytest.raises(ValueError, match="show must be"):
+        mlp_to_dot(model, show="bias")
+
+
+@needs_dot
+def test_draw_mlp_renders() -> None:
+    assert "<svg" in draw_mlp(StandInMLP()).pipe(format="svg", encoding="utf-8")
+
+
+def test_draw_mlp_with_nn_once_it_lands() -> None:
+    nn_module = pytest.importorskip("nn.module")
+    model = nn_module.MLP(2, [3, 1], activation="tanh", seed=0)
+    with tag_scopes(), nn_module.record(model):
+        y = model([1.0, -1.0])
+    y.backward()
+    dot = mlp_to_dot(model)
+    assert dot.count("penwidth") == 2 * 3 + 3 and dot.count("<br/>δ ") == 4
+    assert "layer 0 · neuron 2" in to_dot(y, params=model.parameters())
+    assert to_dot(y, collapse="neuron").count("values | out") == 4
+
+
+# -- the README figure ----------------------------------------------------------------------------
+
+
+def test_readme_figure_is_drawn_from_the_quickstart_graph() -> None:
+    committed = (FIGURES / "quickstart.dot").read_text(encoding="utf-8")
+    assert committed == to_dot(quickstart()), "regenerate: python tests/test_draw.py"
+    assert (FIGURES / "quickstart.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+if __name__ == "__main__":  # regenerate the README figure: python tests/test_draw.py
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    (FIGURES / "quickstart.dot").write_text(to_dot(quickstart()), encoding="utf-8")
+    draw_dot(quickstart()).render(outfile=FIGURES / "quickstart.svg", cleanup=True)
