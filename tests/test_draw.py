@@ -456,11 +456,11 @@ def test_draw_mlp_with_nn_once_it_lands() -> None:
 
 def test_readme_figure_is_drawn_from_the_quickstart_graph() -> None:
     committed = (FIGURES / "quickstart.dot").read_text(encoding="utf-8")
-    assert committed == to_dot(quickstart()), "regenerate: python tests/test_draw.py"
+    assert committed == to_dot(quickstart(), edge_labels=True), "regenerate: python tests/test_draw.py"
     assert (FIGURES / "quickstart.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
 if __name__ == "__main__":  # regenerate the README figure: python tests/test_draw.py
     FIGURES.mkdir(parents=True, exist_ok=True)
-    (FIGURES / "quickstart.dot").write_text(to_dot(quickstart()), encoding="utf-8")
-    draw_dot(quickstart()).render(outfile=FIGURES / "quickstart.svg", cleanup=True)
+    (FIGURES / "quickstart.dot").write_text(to_dot(quickstart(), edge_labels=True), encoding="utf-8")
+    draw_dot(quickstart(), edge_labels=True).render(outfile=FIGURES / "quickstart.svg", cleanup=True)
