@@ -70,7 +70,7 @@ ROLE_FILL = {
 }
 # Blame: white for no gradient up to orange for the largest |grad| (Tol's YlOrBr, its light half).
 BLAME_RAMP = ("#FFFFFF", "#FFF7BC", "#FEE391", "#FEC44F", "#FB9A29", "#EC7014")
-CURRENT, RECEIVING, FINAL, PENDING = "#EE8866", "#EE8866", "#44BB99", "#BBBBBB"
+CURRENT, FINAL, PENDING = "#EE8866", "#44BB99", "#BBBBBB"  # step-through: running, done, waiting
 INK, SOFT_INK = "#333333", "#999999"
 POSITIVE, NEGATIVE = "#4477AA", "#EE6677"  # Tol's bright blue and red, for weights' signs
 
@@ -188,10 +188,13 @@ class _Look:
         return {}
 
     def edge(self, child: Node, node: Node, i: int) -> Attrs:
-        if not self.edge_labels or node._backward is None:
-            return {}
+        return self.derivative(node, i) if self.edge_labels else {}
+
+    def derivative(self, node: Node, i: int) -> Attrs:
+        """The label ∂node/∂input i, at the current values."""
         # Computed here, at drawing time: ops store no derivatives, so training pays nothing.
-        return {"label": _escape(f" ∂ = {_num(node._backward(node)[i], self.precision)} ")}
+        d = node._backward(node)[i] if node._backward else 0.0
+        return {"label": _escape(f" ∂ = {_num(d, self.precision)} ")}
 
     def legend(self) -> list[tuple[str, ...]]:
         roles = dict.fromkeys(self.g.role[node] for node in self.g.order)
@@ -252,7 +255,7 @@ class _FrameLook(_Look):
         if self.step is not None and node is self.step.node:
             return {"fillcolor": CURRENT, "penwidth": "2.5"}
         receiving = self.step is not None and any(node is c for c, _, _ in self.step.edges)
-        border = {"color": RECEIVING, "penwidth": "2.5"} if receiving else {}
+        border = {"color": CURRENT, "penwidth": "2.5"} if receiving else {}
         if node in self.final or not node.requires_grad:
             return {**super().fill(node), "color": FINAL, "penwidth": "2", **border}
         return {"fillcolor": "#F4F4F4", "fontcolor": SOFT_INK, "color": PENDING, **border}
@@ -265,9 +268,7 @@ class _FrameLook(_Look):
     def edge(self, child: Node, node: Node, i: int) -> Attrs:
         if self.step is None or node is not self.step.node:
             return super().edge(child, node, i)
-        d = node._backward(node)[i] if node._backward else 0.0
-        label = _escape(f" ∂ = {_num(d, self.precision)} ")
-        return {"color": CURRENT, "penwidth": "2.5", "label": label, "fontcolor": INK}
+        return {**self.derivative(node, i), "color": CURRENT, "penwidth": "2.5", "fontcolor": INK}
 
     def legend(self) -> list[tuple[str, ...]]:
         return [
@@ -532,7 +533,7 @@ def _local_rule(op: str, i: int) -> tuple[str, str]:
     if op.startswith("**") and op != "**":  # a plain-number power, **2, **-1, **0.5
         n = float(op[2:])
         return "x", f"{n:g}·x^{n - 1:g}"
-    names = ("x", "y") if op == "**" else ("a", "b") if op in ("+", "*") else ("x",)
+    names = ("a", "b") if op in ("+", "*") else ("x", "y")
     rules = _LOCAL_RULES.get(op)
     return names[i], rules[i] if rules else "∂out/∂input"
 
