@@ -119,8 +119,8 @@ class Neuron(Module):
         scheme = resolve_init(init, "Neuron")
         # micrograd draws each weight with random.uniform(-1, 1) in this order and starts b at 0:
         # with init="uniform" and the same random.seed(), the weights are micrograd's own.
-        self.w = [Value(scheme(nin, fan_out, rng)) for _ in range(nin)]
-        self.b = Value(0.0)
+        self.w = [Value(scheme(nin, fan_out, rng), label=f"w{i}") for i in range(nin)]
+        self.b = Value(0.0, label="b")
         self.activation = activation if nonlin else "linear"
         self._act = ACTIVATIONS[self.activation]
         self._name = "neuron"  # its scope in drawings; Layer names it "neuron j"

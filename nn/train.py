@@ -61,7 +61,11 @@ def predict(model: Callable[[Any], Any], X: Any) -> np.ndarray:
 
 def accuracy(preds: Any, y: Any) -> float:
     """The fraction classed right: a single score says class 1 (or +1) when > 0; several, their argmax."""
-    scores = np.array([_numbers(p) for p in preds], dtype=float)
+    scores = (
+        np.asarray(preds, dtype=float)
+        if isinstance(preds, np.ndarray)
+        else np.array([_numbers(p) for p in preds], dtype=float)
+    )
     labels = np.asarray(y)
     if len(scores) != len(labels) or len(labels) == 0:
         raise ValueError(
@@ -119,12 +123,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
                 if batch_size is None
                 else rng.choice(len(rows), batch_size, replace=False)
             )
-            value, acc = _step(model, [rows[i] for i in batch], labels[batch], loss, optimizer)
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"fit: the loss became {value} at step {step} (lr {optimizer.lr}); "
-                    "lower the learning rate, scale the inputs (standardize) or use a gentler init"
-                )
+            value, acc = _step(model, [rows[i] for i in batch], labels[batch], loss, optimizer, step=step)
             history.loss.append(value)
             history.accuracy.append(acc)
             history.lr.append(optimizer.lr)
@@ -145,6 +144,8 @@ def _step(
     labels: np.ndarray,
     loss: Loss,
     optimizer: Optimizer,
+    *,
+    step: int,
 ) -> tuple[float, float]:
     """One training step with the cyclic collector paused; the graph is freed before it resumes."""
     collecting = gc.isenabled()
@@ -152,6 +153,11 @@ def _step(
     try:
         preds = [model(row) for row in rows]
         total = loss(preds, labels)
+        if not math.isfinite(total.data):  # stop before the update, so the last good weights stay
+            raise FloatingPointError(
+                f"fit: the loss became {total.data} at step {step} (lr {optimizer.lr}); nothing was "
+                "updated. Lower the learning rate, scale the inputs (standardize) or use a gentler init"
+            )
         optimizer.zero_grad()
         total.backward()
         optimizer.step()

@@ -126,7 +126,10 @@ BAD_FILES = {
         json.dumps({**_valid(), "model": {**_valid()["model"], "nin": "two"}}),
         "is damaged: MLP: nin must be a positive int",
     ),
-    "missing key": (json.dumps({**_valid(), "model": {"type": "MLP"}}), "is damaged: its model section has no 'nin' entry"),
+    "missing key": (
+        json.dumps({**_valid(), "model": {"type": "MLP"}}),
+        "is damaged: its model section has no 'nin' entry",
+    ),
     "missing parameter": (
         json.dumps({**_valid(), "parameters": dict(list(_valid()["parameters"].items())[1:])}),
         "is damaged: .* missing 'layers.0.neurons.0.w.0'",
