@@ -71,7 +71,7 @@ def micrograd_demo(X: np.ndarray, y: np.ndarray, steps: int) -> tuple[list[float
 
 
 def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> tuple[list[float], History]:
-    """The same training through nn.fit: (seconds per step, history)."""
+    """The same training through nn.fit: (seconds per step, history); the decay spans max(steps, 100)."""
     random.seed(1337)
     model = MLP(2, [16, 16, 1])
     ticks = [time.perf_counter()]
@@ -89,7 +89,7 @@ def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> 
         optimizer=SGD(model.parameters(), lr=1.0),
         steps=steps,
         progress=False,
-        schedule=lambda k: 1.0 - 0.9 * k / 100,
+        schedule=lambda k: 1.0 - 0.9 * k / max(steps, 100),
         callback=tick,
     )
     return [b - a for a, b in itertools.pairwise(ticks)], history
