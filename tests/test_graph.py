@@ -17,6 +17,7 @@ from engine import (
     enable_grad,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_tagging_scopes,
     no_grad,
     scope,
     scope_of,
@@ -273,6 +274,12 @@ def test_scopes_tag_the_values_made_inside_them_with_a_path() -> None:
 
 
 def test_scopes_cost_nothing_and_tag_nothing_unless_tagging_is_on() -> None:
+    assert not is_tagging_scopes()
+    with tag_scopes():
+        assert is_tagging_scopes()
+        with tag_scopes(False):
+            assert not is_tagging_scopes()
+    assert not is_tagging_scopes()
     with scope("neuron 0"):
         y = Value(1.0) * 2.0
     assert scope_of(y) == ()
