@@ -308,6 +308,8 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     layers = []
     for i, (layer, out) in enumerate(zip(model.layers, outputs)):
         a = np.array(out, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):  # blown-up weights: an inf std is the answer
+            mean, std = float(a.mean()), float(a.std())
         act = layer.activation
         saturated = _saturated(a, act, saturation)
         layers.append(
@@ -315,8 +317,8 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
                 index=i,
                 name=f"layer {i}",
                 activation=act,
-                mean=float(a.mean()),
-                std=float(a.std()),
+                mean=mean,
+                std=std,
                 saturated=saturated,
                 dead=float(np.mean(np.all(a == 0.0, axis=0))) if act == "relu" else None,
                 values=a,
@@ -564,9 +566,12 @@ class ScalingRun:
     inputs: str  # "raw × 100" or "standardized"
     steps: int  # the budget
     reached_100: int | None  # the first step whose forward pass classed every example right, or None
-    final_loss: float  # the last step's loss (nan if it diverged at step 0)
+    first_loss: float  # step 0's loss, at the initial weights (nan if none was recorded)
+    peak_loss: float
+    final_loss: float  # the last recorded step's loss
     final_accuracy: float
-    diverged_at: int | None  # the step whose loss was inf/NaN (fit stops there), or None
+    dead: float  # the fraction of hidden ReLU units that output 0 on every training example, at the end
+    diverged_at: int | None  # the step whose loss overflowed or was inf/NaN (training stops there)
     history: History = field(repr=False, compare=False)
 
 
@@ -582,16 +587,27 @@ class InputScaling:
             [
                 r.inputs,
                 "never" if r.reached_100 is None else str(r.reached_100),
+                f"{r.first_loss:.4g}",
+                f"{r.peak_loss:.4g}",
                 f"{r.final_loss:.4g}",
                 f"{r.final_accuracy:.0%}",
+                f"{r.dead:.0%}",
                 "-" if r.diverged_at is None else f"at step {r.diverged_at}",
             ]
             for r in self.runs
         ]
         budget = self.runs[0].steps if self.runs else 0
-        return f"Moons × {self.scale:g}, MLP(2, [16, 16, 1]), {budget} steps\n" + _table(
-            ["inputs", "100% at step", "final loss", "final acc", "diverged"], rows
-        )
+        header = [
+            "inputs",
+            "100% at step",
+            "loss step 0",
+            "peak",
+            "final",
+            "final acc",
+            "dead ReLUs",
+            "diverged",
+        ]
+        return f"Moons × {self.scale:g}, MLP(2, [16, 16, 1]), {budget} steps\n" + _table(header, rows)
 
 
 def input_scaling(
@@ -603,7 +619,7 @@ def input_scaling(
     model_seed: int = 1337,
     lr: float = 1.0,
 ) -> InputScaling:
-    """micrograd's demo on moons × scale, raw and standardized: steps to 100%, final loss, divergence.
+    """micrograd's demo on moons × scale, raw and standardized: steps to 100%, losses, divergence.
 
     The recipe: MLP(2, [16, 16, 1]) (the same weights for both runs), hinge loss + 1e-4 L2, SGD
     with the learning rate lr·(1 − 0.9k/steps), every example each step.
@@ -611,46 +627,53 @@ def input_scaling(
     X, labels = make_moons(n, noise=0.1, seed=seed)
     X = X * scale
     y = labels * 2 - 1
-    runs = []
-    for name, inputs in ((f"raw × {scale:g}", X), ("standardized", standardize(X)[0])):
-        model = MLP(2, [16, 16, 1], seed=model_seed)  # the same weights for both runs
-        seen = History()
-
-        def keep(step: int, history: History) -> None:
-            nonlocal seen
-            seen = history  # fit raises on a non-finite loss: keep what it recorded so far
-
-        def loss(scores: list[Any], targets: np.ndarray, model: MLP = model) -> Any:
-            return hinge_loss(scores, targets) + l2_penalty(model.parameters(), alpha=1e-4)
-
-        diverged = None
-        try:
-            fit(
-                model,
-                inputs,
-                y,
-                loss,
-                SGD(model.parameters(), lr=lr),
-                steps,
-                progress=False,
-                schedule=lambda k: lr * (1.0 - 0.9 * k / steps),
-                callback=keep,
-            )
-        except FloatingPointError:
-            diverged = len(seen)  # the step after the last one recorded
-        reached = next((k for k, acc in enumerate(seen.accuracy) if acc == 1.0), None)
-        runs.append(
-            ScalingRun(
-                inputs=name,
-                steps=steps,
-                reached_100=reached,
-                final_loss=seen.loss[-1] if seen.loss else math.nan,
-                final_accuracy=seen.accuracy[-1] if seen.accuracy else math.nan,
-                diverged_at=diverged,
-                history=seen,
-            )
-        )
+    runs = [
+        _scaling_run(name, inputs, y, steps=steps, model_seed=model_seed, lr=lr)
+        for name, inputs in ((f"raw × {scale:g}", X), ("standardized", standardize(X)[0]))
+    ]
     return InputScaling(scale=scale, runs=runs)
+
+
+def _scaling_run(
+    name: str, X: np.ndarray, y: np.ndarray, *, steps: int, model_seed: int, lr: float
+) -> ScalingRun:
+    """One input_scaling run: train micrograd's demo net on (X, y), and read what happened."""
+    model = MLP(2, [16, 16, 1], seed=model_seed)
+    seen = History()
+
+    def keep(step: int, history: History) -> None:
+        nonlocal seen
+        seen = history  # fit raises when the loss blows up: keep what it recorded until then
+
+    diverged = None
+    try:
+        fit(
+            model,
+            X,
+            y,
+            lambda scores, labels: hinge_loss(scores, labels) + l2_penalty(model.parameters(), alpha=1e-4),
+            SGD(model.parameters(), lr=lr),
+            steps,
+            progress=False,
+            schedule=lambda k: lr * (1.0 - 0.9 * k / steps),
+            callback=keep,
+        )
+    except (FloatingPointError, OverflowError):  # fit's inf/NaN loss; the engine's float overflow
+        diverged = len(seen)  # the step after the last one recorded
+    hidden = activation_stats(model, X).layers[:-1]
+    losses = seen.loss or [math.nan]
+    return ScalingRun(
+        inputs=name,
+        steps=steps,
+        reached_100=next((k for k, acc in enumerate(seen.accuracy) if acc == 1.0), None),
+        first_loss=losses[0],
+        peak_loss=max(losses),
+        final_loss=losses[-1],
+        final_accuracy=seen.accuracy[-1] if seen.accuracy else math.nan,
+        dead=float(np.mean([layer.dead or 0.0 for layer in hidden])),
+        diverged_at=diverged,
+        history=seen,
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------------
