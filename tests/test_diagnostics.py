@@ -111,8 +111,8 @@ def test_activation_stats_finds_the_dead_relu_and_the_saturated_units() -> None:
         [
             # relu(x0), a unit with bias −100 (dead on every input), relu(x1)
             [([1.0, 0.0], 0.0), ([0.0, 0.0], -100.0), ([0.0, 1.0], 0.0)],
-            # tanh with huge weights (|a| > 0.99 on every row), tanh with tiny ones (a ≈ 0)
-            [([100.0, 100.0, 100.0], 0.0), ([0.001, 0.0, 0.0], 0.0)],
+            # tanh with huge weights (a ≈ −1 on every row), tanh with tiny ones (a ≈ 0)
+            [([-100.0, 0.0, -100.0], 0.0), ([0.001, 0.0, 0.0], 0.0)],
             [([0.0, 0.0], -10.0)],  # σ(−10) = 4.5e-5 < 0.01: saturated
         ],
     )
