@@ -219,9 +219,7 @@ def flag_gradients(
 
 def plot_gradient_flow(flow: GradientFlow, ax: Any = None, vanish: float = 1e-3, explode: float = 1e3) -> Any:
     """Bars of mean |grad| per layer, dots for max |grad|, on a log scale, with the flag thresholds."""
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+    ax = _axes(ax)
     x = np.arange(len(flow.layers))
     ax.bar(x, [layer.mean_abs_grad for layer in flow.layers], color="#4C72B0", label="mean |grad|")
     ax.plot(x, [layer.max_abs_grad for layer in flow.layers], "o", color="#DD8452", label="max |grad|")
@@ -232,12 +230,9 @@ def plot_gradient_flow(flow: GradientFlow, ax: Any = None, vanish: float = 1e-3,
             ax.annotate(what, (x[0] - 0.4, level), fontsize=8, color="#666666", va="bottom")
     ax.set_yscale("log", nonpositive="mask")  # a layer with no gradient at all has no bar
     ax.set_xticks(x, [f"{layer.index}\n{layer.activation}" for layer in flow.layers])
-    ax.set_xlabel("layer (input → output)")
-    ax.set_ylabel("|∂C/∂w| (log)")
     ratio = flow.first_to_output
-    ax.set_title(f"Gradient flow: the first layer's mean |grad| is {ratio:.2g} × the output layer's")
-    ax.legend(loc="best", fontsize=8)
-    return ax
+    title = f"Gradient flow: the first layer's mean |grad| is {ratio:.2g} × the output layer's"
+    return _label(ax, "layer (input → output)", "|∂C/∂w| (log)", title)
 
 
 # -- activations --------------------------------------------------------------------------------
@@ -338,16 +333,11 @@ def _saturated(a: np.ndarray, activation: str, saturation: float) -> float | Non
 
 def plot_activations(stats: ActivationStats, ax: Any = None, bins: int = 40) -> Any:
     """A histogram of each layer's activations over the examples, overlaid (outline only)."""
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+    ax = _axes(ax)
     for layer in stats.layers:
         ax.hist(layer.values.ravel(), bins=bins, histtype="step", label=f"{layer.name} ({layer.activation})")
-    ax.set_xlabel("activation a")
-    ax.set_ylabel("count (examples × units)")
-    ax.set_title(f"Activations per layer on {stats.examples} examples")
-    ax.legend(loc="best", fontsize=8)
-    return ax
+    title = f"Activations per layer on {stats.examples} examples"
+    return _label(ax, "activation a", "count (examples × units)", title)
 
 
 # -- blame --------------------------------------------------------------------------------------
@@ -700,9 +690,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line(row) for row in cells)
 
 
-def _pyplot() -> Any:
-    """matplotlib.pyplot, imported only when a plot is asked for (matplotlib is optional)."""
+def _axes(ax: Any) -> Any:
+    """ax, or new Axes from matplotlib, imported only when a plot is asked for (it is optional)."""
+    if ax is not None:
+        return ax
     try:
-        return importlib.import_module("matplotlib.pyplot")
+        plt = importlib.import_module("matplotlib.pyplot")
     except ImportError:
         raise ImportError("plotting needs matplotlib: pip install matplotlib") from None
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    return ax
+
+
+def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> Any:
+    """Axis labels, a title and a small legend: the last touches every plot here shares."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return ax
