@@ -175,13 +175,13 @@ class GradientFlag:
                 "size (‖lr·g‖/‖w‖): its gradients explode, and training throws its weights away"
             )
         if self.kind == "vanishing":
-            times = f"{1 / self.ratio:,.0f} times smaller" if self.ratio > 0 else "zero"
+            times = f"{1 / self.ratio:,.4g} times smaller" if self.ratio > 0 else "zero"
             return (
                 f"{self.name}: mean |grad| is {self.ratio:.2g} of the output layer's ({times}): "
                 "the gradient vanishes on its way back, so these weights barely learn"
             )
         return (
-            f"{self.name}: mean |grad| is {self.ratio:,.0f} times the output layer's: the gradient "
+            f"{self.name}: mean |grad| is {self.ratio:,.4g} times the output layer's: the gradient "
             "explodes on its way back, so a step that suits the output layer throws these weights far"
         )
 

@@ -47,8 +47,10 @@ def main() -> None:
             common = max(set(verdicts), key=verdicts.count)
             median = statistics.median(ratios)
             print(
-                f"  batch {batch}  {row.setting:<20} min {min(ratios):9.3g}  median {median:9.3g}"
-                f"  max {max(ratios):9.3g}  verdict {common} in {verdicts.count(common)}/{seeds}"
+                f"  batch {batch}  {row.setting:<19} min {min(ratios):9.3g}  median {median:9.3g}"
+                f"  max {max(ratios):9.3g}  ≥1000× smaller {sum(r <= 1e-3 for r in ratios)}/{seeds}"
+                f"  within 10× {sum(0.1 <= r <= 10 for r in ratios)}/{seeds}"
+                f"  verdict {common} {verdicts.count(common)}/{seeds}"
                 f"  | vs last hidden: median {statistics.median(hidden):9.3g}  max {max(hidden):9.3g}"
             )
     print()
