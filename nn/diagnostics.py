@@ -472,7 +472,7 @@ class InitRow:
 
     @property
     def verdict(self) -> str:
-        """ "vanishing", "exploding", both, or "healthy", from the flags."""
+        """The verdict from the flags: vanishing, exploding, both ("vanishing and exploding"), or healthy."""
         kinds = sorted({flag.kind for flag in self.flags}, reverse=True)  # vanishing before exploding
         return " and ".join(kinds) or "healthy"
 
