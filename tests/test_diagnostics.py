@@ -1,0 +1,254 @@
+"""nn.diagnostics: each instrument on a net worked out by hand, and the experiments' direction."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine import Value
+from nn.diagnostics import (
+    GradientFlag,
+    activation_stats,
+    blame,
+    compare_inits,
+    flag_gradients,
+    gradient_flow,
+    input_scaling,
+    plot_activations,
+    plot_gradient_flow,
+    vanishing_gradients,
+)
+from nn.module import MLP, record
+
+
+def set_weights(model: MLP, layers: list[list[tuple[list[float], float]]]) -> MLP:
+    """Give every neuron the (weights, bias) listed for it, layer by layer."""
+    for layer, neurons in zip(model.layers, layers, strict=True):
+        for neuron, (w, b) in zip(layer.neurons, neurons, strict=True):
+            for p, value in zip(neuron.w, w, strict=True):
+                p.data = value
+            neuron.b.data = b
+    return model
+
+
+def two_two_one() -> MLP:
+    """A ReLU 2-2-1 net worked out by hand below.
+
+    Layer 0: z = (x0 + 2 x1, 3 x0 − x1); layer 1: out = 2 h0 − h1 + 0.5.
+    At x = (1, 1): z = (3, 2), both ReLUs on, h = (3, 2), out = 4.5.
+    With C = out: ∂C/∂w(layer 1) = h = (3, 2), ∂C/∂b = 1; δ(layer 0) = (2, −1),
+    so ∂C/∂w(layer 0) = δ·x = (2, 2) and (−1, −1), ∂C/∂b = (2, −1).
+    """
+    return set_weights(
+        MLP(2, [2, 1], activation="relu"),
+        [[([1.0, 2.0], 0.0), ([3.0, -1.0], 0.0)], [([2.0, -1.0], 0.5)]],
+    )
+
+
+def test_gradient_flow_matches_the_hand_computed_2_2_1_net() -> None:
+    model = two_two_one()
+    out = model([1.0, 1.0])
+    assert out.data == 4.5
+    out.backward()
+    flow = gradient_flow(model, lr=0.1)
+    first, last = flow.layers
+    assert (first.name, first.nin, first.nout, first.activation) == ("layer 0", 2, 2, "relu")
+    assert (last.name, last.nin, last.nout, last.activation) == ("layer 1", 2, 1, "linear")
+    assert first.mean_abs_grad == 1.5  # (2 + 2 + 1 + 1) / 4
+    assert first.max_abs_grad == 2.0
+    assert first.bias_mean_abs_grad == 1.5  # (|2| + |−1|) / 2
+    assert first.grad_norm == pytest.approx(math.sqrt(10))
+    assert first.weight_norm == pytest.approx(math.sqrt(15))
+    assert first.update_ratio == pytest.approx(0.1 * math.sqrt(10 / 15))
+    assert last.mean_abs_grad == 2.5  # (3 + 2) / 2
+    assert last.max_abs_grad == 3.0
+    assert last.bias_mean_abs_grad == 1.0
+    assert last.update_ratio == pytest.approx(0.1 * math.sqrt(13 / 5))
+    assert flow.relative == [0.6, 1.0]
+    assert flow.first_to_output == 0.6
+    text = str(flow)
+    assert "lr = 0.1" in text and "layer 0" in text and "2→2" in text
+
+
+def test_gradient_flow_without_lr_reports_the_step_at_lr_1_and_says_so() -> None:
+    model = two_two_one()
+    model([1.0, 1.0]).backward()
+    flow = gradient_flow(model)
+    assert flow.lr is None
+    assert flow.layers[1].update_ratio == pytest.approx(math.sqrt(13 / 5))
+    assert "‖g‖/‖w‖" in str(flow) and "lr = 1" in str(flow)
+
+
+def test_flag_gradients_names_layers_past_each_threshold_and_says_why() -> None:
+    model = two_two_one()
+    model([1.0, 1.0]).backward()
+    flow = gradient_flow(model)
+    assert flag_gradients(flow) == []  # layer 0 is 0.6 × the output layer: healthy
+    [low] = flag_gradients(flow, vanish=0.7)
+    assert (low.name, low.kind, low.measure, low.ratio) == ("layer 0", "vanishing", "vs output", 0.6)
+    assert "layer 0" in str(low) and "vanishes" in str(low) and "1.667 times smaller" in str(low)
+    [high] = flag_gradients(flow, explode=0.5)
+    assert (high.kind, high.measure, high.ratio) == ("exploding", "vs output", 0.6)
+    assert "0.6 times the output layer's" in str(high) and "explodes" in str(high)
+    # The update measure: layer 1's step at lr 1 is √(13/5) ≈ 1.61 × its weights, layer 0's 0.82.
+    [step] = flag_gradients(flow, update=1.0)
+    assert (step.name, step.kind, step.measure) == ("layer 1", "exploding", "update")
+    assert step.ratio == pytest.approx(math.sqrt(13 / 5))
+    assert "one SGD step (lr 1)" in str(step)
+
+
+def test_flag_gradients_needs_a_gradient_at_the_output() -> None:
+    flow = gradient_flow(two_two_one())  # no backward: every grad is 0
+    with pytest.raises(ValueError, match=r"call loss\.backward\(\)"):
+        flag_gradients(flow)
+
+
+def test_activation_stats_finds_the_dead_relu_and_the_saturated_units() -> None:
+    model = set_weights(
+        MLP(2, [3, 2, 1], activation=["relu", "tanh"], output_activation="sigmoid"),
+        [
+            # relu(x0), a unit with bias −100 (dead on every input), relu(x1)
+            [([1.0, 0.0], 0.0), ([0.0, 0.0], -100.0), ([0.0, 1.0], 0.0)],
+            # tanh with huge weights (a ≈ −1 on every row), tanh with tiny ones (a ≈ 0)
+            [([-100.0, 0.0, -100.0], 0.0), ([0.001, 0.0, 0.0], 0.0)],
+            [([0.0, 0.0], -10.0)],  # σ(−10) = 4.5e-5 < 0.01: saturated
+        ],
+    )
+    X = np.array([[1.0, 2.0], [-1.0, 3.0], [2.0, 0.5]])
+    stats = activation_stats(model, X)
+    relu, tanh, out = stats.layers
+    expected = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0], [2.0, 0.0, 0.5]])
+    np.testing.assert_array_equal(relu.values, expected)
+    assert relu.mean == pytest.approx(8.5 / 9)
+    assert relu.std == pytest.approx(expected.std())
+    # Unit 0 is 0 on one row only: alive. Unit 1 is 0 on all three: dead. 1 of 3.
+    assert relu.dead == pytest.approx(1 / 3)
+    assert relu.saturated is None
+    assert tanh.saturated == 0.5  # the big unit on every row, the small one on none
+    assert tanh.dead is None
+    assert out.saturated == 1.0
+    assert stats.examples == 3
+    assert activation_stats(model, X, saturation=0.999_999_9).layers[2].saturated == 0.0
+    text = str(stats)
+    assert "33%" in text and "50%" in text and "layer 2" in text
+
+
+def test_activation_stats_is_not_recorded_and_checks_its_arguments() -> None:
+    model = two_two_one()
+    stats = activation_stats(model, [[1.0, 1.0]])
+    assert stats.layers[1].values.tolist() == [[4.5]]  # the layers' outputs are model(x)'s
+    assert stats.layers[1].saturated is None and stats.layers[1].dead is None
+    with pytest.raises(ValueError, match="saturation"):
+        activation_stats(model, [[1.0, 1.0]], saturation=1.0)
+    with pytest.raises(ValueError, match="2-d"):
+        activation_stats(model, [1.0, 1.0])
+
+
+def test_blame_ranks_parameters_by_abs_grad_with_their_names() -> None:
+    model = two_two_one()
+    model([1.0, 1.0]).backward()
+    report = blame(model, top=5)
+    assert [(p.name, p.grad) for p in report.parameters] == [
+        ("layers.1.neurons.0.w.0", 3.0),
+        # |grad| 2 four times: ties keep named_parameters order
+        ("layers.0.neurons.0.w.0", 2.0),
+        ("layers.0.neurons.0.w.1", 2.0),
+        ("layers.0.neurons.0.b", 2.0),
+        ("layers.1.neurons.0.w.1", 2.0),
+    ]
+    assert report.parameters[0].value == 2.0
+    assert report.total == 9
+    assert not report.recorded
+    assert "nothing was recorded" in str(report)
+    assert "layers.1.neurons.0.w.0" in str(report)
+    with pytest.raises(ValueError, match="top"):
+        blame(model, top=0)
+
+
+def test_blame_reports_each_neurons_delta_from_the_recording() -> None:
+    model = two_two_one()
+    with record(model):
+        # C = out(1, 1) + 2·out(1, 0): δ at the output is 1 and 2; at x = (1, 0), z = (1, 3), both on.
+        loss: Value = model([1.0, 1.0]) + 2 * model([1.0, 0.0])
+    loss.backward()
+    report = blame(model)
+    deltas = {n.name: (n.examples, n.mean_delta, n.mean_abs_delta) for n in report.neurons}
+    assert deltas == {
+        "layers.0.neurons.0": (2, 3.0, 3.0),  # δ = 2·1, 2·2
+        "layers.0.neurons.1": (2, -1.5, 1.5),  # δ = −1·1, −1·2
+        "layers.1.neurons.0": (2, 1.5, 1.5),
+    }
+    assert report.recorded
+    lines = str(report).splitlines()
+    first_neuron = next(i for i, line in enumerate(lines) if line.split()[:1] == ["neuron"]) + 1
+    assert lines[first_neuron].split()[0] == "layers.0.neurons.0"  # ranked by mean |δ|
+
+
+def test_vanishing_and_exploding_gradients_at_full_depth() -> None:
+    result = compare_inits(depth=10, width=16)
+    sigmoid, tanh, relu, large = result.rows
+    assert sigmoid.ratio <= 1e-3  # the first layer's mean |grad| ≥ 1,000 × smaller than the output's
+    assert 0.1 <= tanh.ratio <= 10
+    assert 0.1 <= relu.ratio <= 10
+    assert sigmoid.verdict == "vanishing" and sigmoid.flags[0].name == "layer 0"
+    assert tanh.verdict == relu.verdict == "healthy"
+    assert large.verdict == "exploding"
+    # A ReLU net is positively homogeneous: the gain scales every layer's gradient alike, so the
+    # ratio to the output layer is He's own, and only the update measure sees the explosion.
+    assert large.ratio == pytest.approx(relu.ratio)
+    assert {flag.measure for flag in large.flags} == {"update"}
+    assert large.first > 1e6 * relu.first
+    text = str(result)
+    assert "sigmoid + U(-1, 1)" in text and "exploding" in text
+
+
+def test_vanishing_gradients_is_deterministic_and_returns_the_flow() -> None:
+    a = vanishing_gradients(depth=3, width=4, seed=2)
+    b = vanishing_gradients(depth=3, width=4, seed=2)
+    assert a == b
+    assert len(a.layers) == 4 and a.layers[0].nin == 2 and a.output.nout == 1
+    assert vanishing_gradients(depth=3, width=4, seed=3) != a
+
+
+def test_input_scaling_standardized_reaches_100_percent_and_raw_does_not() -> None:
+    result = input_scaling(scale=100.0, steps=50, n=20)
+    raw, standardized = result.runs
+    assert standardized.reached_100 is not None
+    assert raw.reached_100 is None or raw.reached_100 > standardized.reached_100
+    assert raw.peak_loss > 1e3 * raw.first_loss  # the first steps on raw inputs blow the loss up
+    assert raw.dead > standardized.dead
+    text = str(result)
+    assert "raw × 100" in text and "never" in text
+
+
+def test_input_scaling_reports_a_divergence_instead_of_raising() -> None:
+    result = input_scaling(steps=3, n=10, lr=1e200)  # one step makes the weights ~1e200
+    for run in result.runs:
+        assert run.diverged_at == 1
+        assert len(run.history) == 1
+        assert run.final_loss == run.first_loss
+    assert "at step 1" in str(result)
+
+
+def test_gradient_flag_wording_for_a_layer_with_no_gradient() -> None:
+    flag = GradientFlag(0, "layer 0", "vanishing", "vs output", 0.0)
+    assert "zero" in str(flag)
+
+
+def test_plot_helpers_draw_with_agg() -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    flow = vanishing_gradients(depth=3, width=4)
+    ax = plot_gradient_flow(flow)
+    assert ax.get_yscale() == "log"
+    assert len(ax.patches) == 4  # a bar per layer
+    assert "first layer" in ax.get_title()
+    _, given = plt.subplots()
+    stats = activation_stats(MLP(2, [3, 1], seed=0), [[0.0, 1.0], [1.0, 0.0]])
+    assert plot_activations(stats, ax=given) is given
+    assert len(given.get_legend().get_texts()) == 2
+    plt.close("all")
