@@ -310,7 +310,7 @@ def lottery_ticket(
     noise: float = 0.2,
     data_seed: int = 0,
     control_seed: int | None = None,
-    target: float = 1.0,
+    target: float = 0.95,
 ) -> LotteryResult:
     """Frankle & Carbin's iterative magnitude pruning on moons: train θ₀ → θ; per layer prune the
     smallest |θ| by prune_fraction of what is left (output layer at output_fraction, by default half,
