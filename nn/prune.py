@@ -33,6 +33,7 @@ __all__ = [
     "Outcome",
     "dead_neuron_experiment",
     "dead_neurons",
+    "full_mask",
     "lottery_ticket",
     "magnitude_mask",
     "prune",
@@ -106,11 +107,6 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
     return smaller
 
 
-def parameter_count(model: MLP) -> int:
-    """The number of scalar parameters: Σ over layers of (nin + 1)·nout."""
-    return len(model.parameters())
-
-
 @dataclass
 class DeadNeuronResult:
     """An oversized ReLU net trained hard on moons, its dead units, and the net without them."""
@@ -162,9 +158,11 @@ def dead_neuron_experiment(
     """Train an oversized ReLU MLP(2, [*widths, 1]) on standardized moons with plain SGD at a high lr
     (hinge loss); count its dead units, prune them, and compare the two nets on the training data.
 
-    Why units die: one large step can move a unit's bias and weights far enough that z = w·x + b
-    is ≤ 0 for every input (large steps push biases negative); from then on relu'(z) = 0 on every
-    example, so its gradient is exactly 0 and no later step moves it again.
+    Why units die: a large step can move a unit's bias and weights so far that z = w·x + b ≤ 0 on
+    every input (large steps push biases negative: the dead units end with clearly negative
+    biases). From then on relu'(z) = 0 on every example, so the unit's gradient is exactly 0. A
+    dead first-layer unit stays dead for good (its inputs never change); one in a later layer can
+    revive if the layers below move its inputs. At lr 1.0 most units die within the first 3 steps.
     """
     X, labels = make_moons(n, noise=0.1, seed=data_seed)
     X, _, _ = standardize(X)
@@ -180,8 +178,8 @@ def dead_neuron_experiment(
     return DeadNeuronResult(
         sizes_before=model.sizes,
         sizes_after=smaller.sizes,
-        params_before=parameter_count(model),
-        params_after=parameter_count(smaller),
+        params_before=len(model.parameters()),
+        params_after=len(smaller.parameters()),
         dead_at_init=dead_at_init,
         dead=dead,
         accuracy_before=accuracy(before, y),

@@ -1,5 +1,7 @@
 """Dead neurons and the lottery ticket at full size: run by hand (never by pytest), prints the tables.
 
+Run from the repository root with the package installed (`pip install -e .`, or PYTHONPATH=.):
+
     .venv/bin/python tests/perf/exp_prune.py            # full size (about 10-15 minutes on one core)
     .venv/bin/python tests/perf/exp_prune.py --quick    # small nets, a minute
 
