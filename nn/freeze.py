@@ -99,11 +99,12 @@ def unfreeze_neuron(model: MLP, optimizer: Optimizer, layer: int, index: int) ->
 def frozen_neurons(model: MLP) -> list[tuple[int, int]]:
     """(layer, neuron) of every neuron none of whose parameters requires grad."""
     return [
-        (i, j)
-        for i, layer in enumerate(model.layers)
-        for j, n in enumerate(layer.neurons)
-        if not any(p.requires_grad for p in (*n.w, n.b))
+        (i, j) for i, layer in enumerate(model.layers) for j, n in enumerate(layer.neurons) if _is_frozen(n)
     ]
+
+
+def _is_frozen(neuron: Neuron) -> bool:
+    return not any(p.requires_grad for p in (*neuron.w, neuron.b))
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class Freezer:
         for i, layer in enumerate(self.model.layers):
             calm = self.calm[i]
             for j, n in enumerate(layer.neurons):
-                if not n.b.requires_grad and not any(p.requires_grad for p in n.w):
+                if _is_frozen(n):
                     calm[j] = 0
                     frozen += 1
                     continue
