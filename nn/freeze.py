@@ -7,7 +7,15 @@ things in layers of different widths.
 
 Freezing sets requires_grad = False on the neuron's w and b (the engine then records no graph for
 ops whose inputs are all constants) and hands them to `optimizer.freeze` (the optimizer leaves them
-and their state alone). What that saves depends on where the neuron is: see `freezing_experiment`.
+and their state alone). What that saves depends on where the neuron is:
+- first layer: its inputs are constants, so w·x, the sum and the activation all become constants:
+  2·nin + 1 ops per example leave the backward graph;
+- a later layer: its inputs still need gradient (the layers before it train), so every w·h and
+  add is still recorded and visited; only the nin + 1 edges into w and b go, plus each product
+  w·h whose input h is itself constant (from a frozen neuron before it): the saving grows with
+  the product of frozen neurons in consecutive layers.
+Forward still computes every frozen neuron (as constants), and a constant feeding a recorded op is
+a leaf that backward's topological sort still walks: ops saved are the cheap part of a step.
 """
 
 from __future__ import annotations
