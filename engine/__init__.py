@@ -3,8 +3,10 @@
 from .gradcheck import GradcheckReport, gradcheck, numerical_grad
 from .graph import (
     BackwardStep,
+    BackwardWork,
     backward,
     backward_steps,
+    backward_work,
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -22,10 +24,12 @@ from .value import Value
 
 __all__ = [
     "BackwardStep",
+    "BackwardWork",
     "GradcheckReport",
     "Value",
     "backward",
     "backward_steps",
+    "backward_work",
     "detect_anomaly",
     "enable_grad",
     "gradcheck",

@@ -16,9 +16,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = [
     "BackwardStep",
+    "BackwardWork",
     "Node",
     "backward",
     "backward_steps",
+    "backward_work",
     "detect_anomaly",
     "enable_grad",
     "is_anomaly_enabled",
@@ -106,6 +108,26 @@ def topo_order(root: N) -> list[N]:
 
 
 _EMIT = object()
+
+
+@dataclass(frozen=True)
+class BackwardWork:
+    """What backward(root) would do, counted on the graph without running it."""
+
+    ops: int  # nodes with a local backward: backward visits each once
+    edges: int  # (op, input) pairs whose input requires grad: one `input.grad += ∂·g` each
+    nodes: int  # len(topo_order(root)): every recorded node, constant leaves included
+
+
+def backward_work(root: Node) -> BackwardWork:
+    """ops = nodes with a _backward, edges = their inputs that get a gradient, nodes = all in the graph."""
+    order = topo_order(root)
+    ops = edges = 0
+    for node in order:
+        if node._backward is not None:
+            ops += 1
+            edges += sum(1 for child in node._prev if child.requires_grad)
+    return BackwardWork(ops, edges, len(order))
 
 
 def backward(root: Node, grad: float = 1.0) -> None:

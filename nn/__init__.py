@@ -1,10 +1,40 @@
 """backprop-lab's tiny neural-network library on top of engine: micrograd's MLP, and what training needs."""
 
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
+from .diagnostics import (
+    activation_stats,
+    blame,
+    compare_inits,
+    flag_gradients,
+    gradient_flow,
+    input_scaling,
+    plot_activations,
+    plot_gradient_flow,
+    vanishing_gradients,
+)
+from .freezing import (
+    FreezePolicy,
+    Freezer,
+    freeze_neuron,
+    freezing_experiment,
+    frozen_neurons,
+    neuron_grad,
+    unfreeze_neuron,
+)
 from .init import he, uniform, xavier
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty, mse_loss, softmax
 from .module import MLP, Layer, Module, Neuron, record
 from .optim import SGD, Adam, Optimizer
+from .pruning import (
+    dead_neuron_experiment,
+    dead_neurons,
+    full_mask,
+    lottery_ticket,
+    magnitude_mask,
+    prune,
+    rewind,
+    train_masked,
+)
 from .serialize import load, save
 from .train import History, accuracy, fit, predict
 
@@ -12,30 +42,54 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "FreezePolicy",
+    "Freezer",
     "History",
     "Layer",
     "Module",
     "Neuron",
     "Optimizer",
     "accuracy",
+    "activation_stats",
     "binary_cross_entropy",
+    "blame",
+    "compare_inits",
     "cross_entropy",
+    "dead_neuron_experiment",
+    "dead_neurons",
     "fit",
+    "flag_gradients",
+    "freeze_neuron",
+    "freezing_experiment",
+    "frozen_neurons",
+    "full_mask",
+    "gradient_flow",
     "he",
     "hinge_loss",
+    "input_scaling",
     "l2_penalty",
     "load",
+    "lottery_ticket",
+    "magnitude_mask",
     "make_blobs",
     "make_circles",
     "make_moons",
     "make_spiral",
     "make_xor",
     "mse_loss",
+    "neuron_grad",
+    "plot_activations",
+    "plot_gradient_flow",
     "predict",
+    "prune",
     "record",
+    "rewind",
     "save",
     "softmax",
     "standardize",
+    "train_masked",
+    "unfreeze_neuron",
     "uniform",
+    "vanishing_gradients",
     "xavier",
 ]

@@ -10,9 +10,11 @@ import threading
 import pytest
 
 from engine import (
+    BackwardWork,
     Value,
     backward,
     backward_steps,
+    backward_work,
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -58,6 +60,19 @@ def test_topo_order_when_a_shared_input_is_pushed_before_its_user() -> None:
     order = topo_order(root)
     assert_topological(order)
     assert order.index(b) < order.index(a2)
+
+
+def test_backward_work_counts_ops_edges_and_nodes_without_running_backward() -> None:
+    x = Value(3.0, label="x", requires_grad=False)  # a constant input: no edge into it
+    w, b = Value(2.0, label="w"), Value(1.0, label="b")
+    z = w * x + b
+    y = z * z  # a + a style reuse: two edges into z, one op
+    assert backward_work(y) == BackwardWork(ops=3, edges=5, nodes=6)
+    assert (w.grad, b.grad) == (0.0, 0.0)  # nothing ran
+    with no_grad():
+        c = w * x  # not recorded: a constant leaf
+    assert backward_work(c + b) == BackwardWork(ops=1, edges=1, nodes=3)
+    assert backward_work(w) == BackwardWork(ops=0, edges=0, nodes=1)
 
 
 def test_a_plus_a_keeps_both_edges() -> None:

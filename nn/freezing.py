@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import Value, topo_order
+from engine import BackwardWork, Value, backward_work
 
 from .data import make_moons, standardize
 from .losses import hinge_loss, l2_penalty
@@ -38,13 +38,11 @@ from .optim import SGD, Optimizer
 from .train import History, accuracy, fit, predict
 
 __all__ = [
-    "BackwardWork",
     "FreezeEvent",
     "FreezePolicy",
     "Freezer",
     "FreezingResult",
     "FreezingRun",
-    "backward_work",
     "freeze_neuron",
     "freezing_experiment",
     "frozen_neurons",
@@ -170,26 +168,6 @@ class Freezer:
 
 
 # -- measuring what freezing saves ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BackwardWork:
-    """What backward(root) does, counted on the graph before it runs."""
-
-    ops: int  # nodes with a local backward: backward calls each once ("nodes visited")
-    edges: int  # (op, input) pairs whose input requires grad: one `input.grad += ∂·g` each
-    nodes: int  # len(topo_order(root)): every node recorded, constant leaves (x, frozen w) included
-
-
-def backward_work(root: Value) -> BackwardWork:
-    """Count backward(root)'s work: ops = nodes with a _backward, edges = inputs that get a gradient."""
-    order = topo_order(root)
-    ops = edges = 0
-    for node in order:
-        if node._backward is not None:
-            ops += 1
-            edges += sum(1 for child in node._prev if child.requires_grad)
-    return BackwardWork(ops, edges, len(order))
 
 
 @dataclass

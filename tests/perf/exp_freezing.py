@@ -1,9 +1,9 @@
 """Freezing converged neurons, full size: does it save backward work and time, and at what cost?
 
 Run by hand (never by pytest), from the repository root:
-`.venv/bin/python tests/perf/exp_freeze.py` (about 25 minutes; `--quick` for a 16-wide net in about
+`.venv/bin/python tests/perf/exp_freezing.py` (about 25 minutes; `--quick` for a 16-wide net in about
 a minute). It trains MLP(2, [width, width, 1]) on 100 standardized moons points from one init,
-without freezing and with nn.freeze.Freezer at each threshold, all in this process, and prints
+without freezing and with nn.freezing.Freezer at each threshold, all in this process, and prints
 per run: neurons frozen at the end (per layer), backward ops, gradient edges and recorded nodes per
 step (mean over the last steps) with their ratio to the run without freezing, the median CPU time per
 step and its ratio, and the final loss and accuracies. The machine is shared and noisy: quote the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from nn.freeze import freezing_experiment
+from nn.freezing import freezing_experiment
 
 
 def main() -> None:

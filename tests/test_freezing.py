@@ -1,18 +1,16 @@
-"""nn.freeze: the freezing policy, what freezing saves backward (counted by hand), and the experiment."""
+"""nn.freezing: the freezing policy, what freezing saves backward (counted by hand), and the experiment."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine import Value
-from nn.freeze import (
-    BackwardWork,
+from engine import BackwardWork, Value, backward_work
+from nn.freezing import (
     FreezeEvent,
     FreezePolicy,
     Freezer,
     FreezingResult,
-    backward_work,
     freeze_neuron,
     freezing_experiment,
     frozen_neurons,

@@ -1,4 +1,4 @@
-"""nn.prune: dead ReLU units, exact pruning, and the lottery ticket's masks, rewinding and rounds."""
+"""nn.pruning: dead ReLU units, exact pruning, and the lottery ticket's masks, rewinding and rounds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from engine import Value
 from nn.data import make_moons, standardize
 from nn.module import MLP
-from nn.prune import (
+from nn.pruning import (
     LotteryResult,
     dead_neuron_experiment,
     dead_neurons,

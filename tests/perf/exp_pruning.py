@@ -2,8 +2,8 @@
 
 Run from the repository root with the package installed (`pip install -e .`, or PYTHONPATH=.):
 
-    .venv/bin/python tests/perf/exp_prune.py            # full size (7-18 minutes, by machine load)
-    .venv/bin/python tests/perf/exp_prune.py --quick    # small nets, a minute
+    .venv/bin/python tests/perf/exp_pruning.py            # full size (7-18 minutes, by machine load)
+    .venv/bin/python tests/perf/exp_pruning.py --quick    # small nets, a minute
 
 1. An oversized ReLU MLP(2, [64, 64, 1]) trained on 100 standardized moons points with plain SGD
    at lr 1.0 (hinge loss, 100 steps): its dead units, and the pruned net with the same outputs.
@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 
-from nn.prune import LotteryResult, dead_neuron_experiment, lottery_ticket
+from nn.pruning import LotteryResult, dead_neuron_experiment, lottery_ticket
 
 
 def mean_table(results: list[LotteryResult]) -> str:
