@@ -29,7 +29,7 @@ from .init import Init, Rng, he, resolve_init
 from .losses import hinge_loss, l2_penalty, mse_loss
 from .module import MLP
 from .optim import SGD
-from .train import History, fit
+from .train import History, _rows, fit
 
 __all__ = [
     "ActivationStats",
@@ -50,6 +50,7 @@ __all__ = [
     "flag_gradients",
     "gradient_flow",
     "input_scaling",
+    "layer_outputs",
     "plot_activations",
     "plot_gradient_flow",
     "vanishing_gradients",
@@ -289,20 +290,10 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     """
     if not 0.0 < saturation < 1.0:
         raise ValueError(f"activation_stats: saturation must be in (0, 1), got {saturation!r}")
-    rows = np.asarray(X, dtype=float)
-    if rows.ndim != 2 or len(rows) == 0:
-        raise ValueError(f"activation_stats: X must be a non-empty 2-d array, got shape {rows.shape}")
-    outputs: list[list[list[float]]] = [[] for _ in model.layers]
-    with no_grad():  # only the numbers are wanted: no graph
-        for x in rows:
-            # model(x) returns only the last layer, so run the layers one by one to see each.
-            h = model.inputs(x)
-            for i, layer in enumerate(model.layers):
-                h = layer(h)
-                outputs[i].append([v.data for v in h])
+    rows = _rows(X, "activation_stats")
+    outputs = layer_outputs(model, rows)
     layers = []
-    for i, (layer, out) in enumerate(zip(model.layers, outputs)):
-        a = np.array(out, dtype=float)
+    for i, (layer, a) in enumerate(zip(model.layers, outputs)):
         with np.errstate(over="ignore", invalid="ignore"):  # blown-up weights: an inf std is the answer
             mean, std = float(a.mean()), float(a.std())
         act = layer.activation
@@ -320,6 +311,19 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
             )
         )
     return ActivationStats(layers=layers, examples=len(rows), saturation=saturation)
+
+
+def layer_outputs(model: MLP, rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    """Each layer's outputs on every row, without a graph: one (rows, units) array per layer."""
+    outputs: list[list[list[float]]] = [[] for _ in model.layers]
+    with no_grad():  # only the numbers are wanted
+        for x in rows:
+            # model(x) returns only the last layer, so run the layers one by one to see each.
+            h = model.inputs(x)
+            for i, layer in enumerate(model.layers):
+                h = layer(h)
+                outputs[i].append([v.data for v in h])
+    return [np.array(out, dtype=float) for out in outputs]
 
 
 def _saturated(a: np.ndarray, activation: str, saturation: float) -> float | None:

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import no_grad
-
 from .data import make_moons, standardize
+from .diagnostics import layer_outputs
 from .losses import binary_cross_entropy, hinge_loss
 from .module import MLP
 from .optim import SGD, Adam
@@ -56,20 +55,12 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     the model's answers, not something to prune.
     """
     _check_mlp(model, "dead_neurons")
-    alive = [[False] * len(layer.neurons) for layer in model.layers[:-1]]
-    with no_grad():  # evaluation only: no graph is built
-        for row in _rows(X, "dead_neurons"):
-            h = model.inputs(row)
-            for i, layer in enumerate(model.layers[:-1]):
-                h = layer(h)
-                for j, out in enumerate(h):
-                    alive[i][j] = alive[i][j] or out.data != 0.0
+    outputs = layer_outputs(model, _rows(X, "dead_neurons"))
     return [
-        (i, j)
-        for i, layer in enumerate(model.layers[:-1])
+        (i, int(j))
+        for i, (layer, a) in enumerate(zip(model.layers[:-1], outputs))
         if layer.activation == "relu"
-        for j, a in enumerate(alive[i])
-        if not a
+        for j in np.flatnonzero(np.all(a == 0.0, axis=0))
     ]
 
 

@@ -16,6 +16,7 @@ from nn.diagnostics import (
     flag_gradients,
     gradient_flow,
     input_scaling,
+    layer_outputs,
     plot_activations,
     plot_gradient_flow,
     vanishing_gradients,
@@ -45,6 +46,13 @@ def two_two_one() -> MLP:
         MLP(2, [2, 1], activation="relu"),
         [[([1.0, 2.0], 0.0), ([3.0, -1.0], 0.0)], [([2.0, -1.0], 0.5)]],
     )
+
+
+def test_layer_outputs_are_each_layers_activations_by_hand() -> None:
+    # two_two_one at x = (1, 1): h = (3, 2), out = 4.5; at x = (-1, 0): z = (-1, -3), both ReLUs off,
+    # out = 0.5. No graph is built: the outputs are plain numbers.
+    outputs = layer_outputs(two_two_one(), [[1.0, 1.0], [-1.0, 0.0]])
+    assert [a.tolist() for a in outputs] == [[[3.0, 2.0], [0.0, 0.0]], [[4.5], [0.5]]]
 
 
 def test_gradient_flow_matches_the_hand_computed_2_2_1_net() -> None:
