@@ -597,6 +597,11 @@ class StepThrough:
 
     fragment: str  # a <div> with the frames, its style and its script
 
+    def __repr__(self) -> str:
+        # Short: a notebook stores this text beside the HTML, which would otherwise double its size.
+        frames = self.fragment.count('class="bpl-frame"')
+        return f"<StepThrough: {frames} frames>"
+
     def _repr_html_(self) -> str:
         return self.fragment
 
@@ -741,7 +746,8 @@ def mlp_to_dot(
     legend = [(POSITIVE, f"{symbol} > 0"), (NEGATIVE, f"{symbol} < 0")]
     legend.append(("#FFFFFF", f"edge width ∝ |{symbol}|, largest {_num(largest, precision)}"))
     if top_delta:
-        legend.append((_ramp(1.0), f"fill ∝ |δ|, δ = ∂C/∂z, largest {_num(top_delta, precision)}"))
+        fill = f"fill ∝ |δ| (mean δ over the examples), δ = ∂C/∂z, largest {_num(top_delta, precision)}"
+        legend.append((_ramp(1.0), fill))
     circles = 'shape=circle fixedsize=true width=0.95 fillcolor="#FFFFFF"'
     label = _legend(legend, [])
     return _digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=1.1)
@@ -851,5 +857,9 @@ def _diagram_class(gv: ModuleType) -> Any:
         def render(self, *args: Any, **kwargs: Any) -> Any:
             with _dot_program(gv):
                 return super().render(*args, **kwargs)
+
+        def __repr__(self) -> str:
+            # No memory address: a notebook that draws the same graph again stores the same text.
+            return f"<graphviz diagram {self.name!r}: {len(self.body)} lines of DOT>"
 
     return Diagram

@@ -334,6 +334,8 @@ def test_step_through_page_holds_every_frame_and_loads_nothing() -> None:
     assert not re.search(r"https?://", re.sub(r'xmlns(:\w+)?="[^"]*"', "", page))
     assert page == step_through_html(neuron())  # deterministic
     assert step_through(neuron())._repr_html_() in page
+    # A notebook stores the text form beside the HTML: it must be short, not the page again.
+    assert repr(step_through(neuron())) == "<StepThrough: 6 frames>"
 
 
 # -- rendering ----------------------------------------------------------------------------------------
@@ -342,6 +344,9 @@ def test_step_through_page_holds_every_frame_and_loads_nothing() -> None:
 def test_draw_dot_holds_exactly_the_dot_text() -> None:
     L = quickstart()
     assert draw_dot(L, color_by="grad").source == to_dot(L, color_by="grad")
+    # No memory address in the text form a notebook stores: re-running changes nothing.
+    text = "<graphviz diagram 'backprop': 23 lines of DOT>"
+    assert repr(draw_dot(L)) == repr(draw_dot(quickstart())) == text
 
 
 @needs_dot
