@@ -39,13 +39,18 @@ def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
     modules: list[Any] = []
     for i, neurons in enumerate(layers):
         nin, nout = len(neurons[0].w), len(neurons)
-        # skip_init: no random initialization (it would draw from, and move, torch's global generator).
-        linear = torch.nn.utils.skip_init(torch.nn.Linear, nin, nout, dtype=dtype)
-        with torch.no_grad():  # fresh tensors, copied from the floats: nothing is shared with the model
-            linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in neurons], dtype=dtype))
-            linear.bias.copy_(torch.tensor([n.b.data for n in neurons], dtype=dtype))
-        linear.weight.requires_grad_(_one_flag([w for n in neurons for w in n.w], i, "weights"))
-        linear.bias.requires_grad_(_one_flag([n.b for n in neurons], i, "biases"))
+        # Made on the "meta" device: shapes only, so its random initialization draws nothing from (and
+        # does not move) torch's global generator; the parameters are then replaced by ours. New
+        # tensors made from the floats: nothing is shared with the model.
+        linear = torch.nn.Linear(nin, nout, device="meta", dtype=dtype)
+        linear.weight = torch.nn.Parameter(
+            torch.tensor([[w.data for w in n.w] for n in neurons], dtype=dtype),
+            requires_grad=_one_flag([w for n in neurons for w in n.w], i, "weights"),
+        )
+        linear.bias = torch.nn.Parameter(
+            torch.tensor([n.b.data for n in neurons], dtype=dtype),
+            requires_grad=_one_flag([n.b for n in neurons], i, "biases"),
+        )
         modules.append(linear)
         activation = _TORCH_ACTIVATIONS[neurons[0].activation]
         if activation is not None:
