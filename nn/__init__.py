@@ -23,6 +23,7 @@ from .freezing import (
     unfreeze_neuron,
 )
 from .init import he, uniform, xavier
+from .interop import to_torch
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty, mse_loss, softmax
 from .module import MLP, Layer, Module, Neuron, record
 from .optim import SGD, Adam, Optimizer
@@ -89,6 +90,7 @@ __all__ = [
     "save",
     "softmax",
     "standardize",
+    "to_torch",
     "train_masked",
     "unfreeze_neuron",
     "uniform",
