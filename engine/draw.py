@@ -221,7 +221,8 @@ class _BlameLook(_Look):
         return {"fillcolor": _ramp(share), "penwidth": "2" if node is self.g.root else "1"}
 
     def legend(self) -> list[tuple[str, ...]]:
-        top = f"|grad| as a share of the largest, {_num(self.largest, self.precision)} ({self.where}):"
+        # where is a label, "(op)" for an unlabelled result, or a number: it brings its own brackets.
+        top = f"|grad| as a share of the largest, {_num(self.largest, self.precision)} at {self.where}:"
         steps = [(_ramp(k / 4), f"{k * 25}%") for k in range(5)]
         constants = any(not node.requires_grad for node in self.g.order)
         return [("#FFFFFF", top), *steps, *([("#FFFFFF", "dashed: no grad")] if constants else [])]

@@ -222,18 +222,22 @@ def plot_gradient_flow(flow: GradientFlow, ax: Any = None, vanish: float = 1e-3,
     """Bars of mean |grad| per layer, dots for max |grad|, on a log scale, with the flag thresholds."""
     ax = _axes(ax)
     x = np.arange(len(flow.layers))
-    ax.bar(x, [layer.mean_abs_grad for layer in flow.layers], color="#4C72B0", label="mean |grad|")
-    ax.plot(x, [layer.max_abs_grad for layer in flow.layers], "o", color="#DD8452", label="max |grad|")
+    ax.bar(x, [layer.mean_abs_grad for layer in flow.layers], color="#4477AA", label="mean |grad|")
+    ax.plot(x, [layer.max_abs_grad for layer in flow.layers], "o", color="#EE6677", label="max |grad|")
     out = flow.output.mean_abs_grad
     if out > 0.0:  # the band inside which flag_gradients is silent
         for level, what in ((out * vanish, "vanishing below"), (out * explode, "exploding above")):
-            ax.axhline(level, color="#999999", linestyle="--", linewidth=1)
+            ax.axhline(level, color="#BBBBBB", linestyle="--", linewidth=1)
             ax.annotate(what, (x[0] - 0.4, level), fontsize=8, color="#666666", va="bottom")
-    ax.set_yscale("log", nonpositive="mask")  # a layer with no gradient at all has no bar
-    ax.set_xticks(x, [f"{layer.index}\n{layer.activation}" for layer in flow.layers])
+    # "clip", not "mask": every bar starts at 0, which a masking log scale drops with the whole bar.
+    ax.set_yscale("log", nonpositive="clip")
+    # One tick label per layer; the activation once, since a deep net repeats it (and 11 would overlap).
+    ax.set_xticks(x, [str(layer.index) for layer in flow.layers])
+    hidden = sorted({layer.activation for layer in flow.layers[:-1]})
     ratio = flow.first_to_output
     title = f"Gradient flow: the first layer's mean |grad| is {ratio:.2g} × the output layer's"
-    return _label(ax, "layer (input → output)", "|∂C/∂w| (log)", title)
+    xlabel = f"layer, input → output (hidden: {', '.join(hidden) or '-'}; output: {flow.output.activation})"
+    return _label(ax, xlabel, "|∂C/∂w| (log)", title)
 
 
 # -- activations --------------------------------------------------------------------------------

@@ -255,6 +255,11 @@ def test_plot_helpers_draw_with_agg() -> None:
     assert ax.get_yscale() == "log"
     assert len(ax.patches) == 4  # a bar per layer
     assert "first layer" in ax.get_title()
+    # The bars must show, not only exist: on a log scale a bar starts at 0, which "mask" drops.
+    ax.figure.canvas.draw()
+    pixels = np.asarray(ax.figure.canvas.buffer_rgba())[..., :3].reshape(-1, 3)
+    bar_blue = np.all(np.abs(pixels.astype(int) - (0x44, 0x77, 0xAA)) <= 2, axis=1)
+    assert bar_blue.sum() > 2000, "the mean |grad| bars are not drawn"
     _, given = plt.subplots()
     stats = activation_stats(MLP(2, [3, 1], seed=0), [[0.0, 1.0], [1.0, 0.0]])
     assert plot_activations(stats, ax=given) is given

@@ -171,7 +171,12 @@ def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
     assert fill[3] == BLAME_RAMP[-1]  # a: |grad| 6, the largest
     assert fill[0] == fill[2]  # f: 4 and b: -4, the same share
     assert len({fill[1], fill[4], fill[5]}) == 1 and fill[1] not in (fill[0], fill[3])
-    assert "|grad| as a share of the largest, 6.0000 (a):" in dot
+    assert "|grad| as a share of the largest, 6.0000 at a:" in dot
+    a = Value(3.0, label="a")
+    out = (a * 0.1) * 10.0  # the unlabelled product carries the most blame: 10 against a's 1
+    out.backward()
+    dot = to_dot(out, color_by="grad")
+    assert "largest, 10.0000 at (*):" in dot and "((" not in dot
 
 
 def test_blame_mode_on_a_graph_with_no_gradient_yet_is_white() -> None:
