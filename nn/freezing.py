@@ -147,8 +147,13 @@ class Freezer:
         return sum(len(layer.neurons) for layer in self.model.layers)
 
     def __call__(self, step: int, history: History | None = None) -> None:
-        """Count calm steps per neuron from the current grads; freeze those calm for `patience` steps."""
+        """Count calm steps per neuron from the current grads; freeze those calm for `patience` steps.
+
+        The last trainable neuron is never frozen: with no parameter left to train, the loss would
+        need no gradient and the next backward would have nothing to do (fit raises).
+        """
         threshold, patience = self.policy.threshold, self.policy.patience
+        trainable = self.neurons - len(frozen_neurons(self.model))
         frozen = 0
         for i, layer in enumerate(self.model.layers):
             calm = self.calm[i]
@@ -159,11 +164,12 @@ class Freezer:
                     continue
                 g = neuron_grad(n)
                 calm[j] = calm[j] + 1 if g < threshold else 0
-                if calm[j] >= patience:
+                if calm[j] >= patience and trainable > 1:
                     freeze_neuron(self.model, self.optimizer, i, j)
                     self.events.append(FreezeEvent(step, i, j, g))
                     calm[j] = 0
                     frozen += 1
+                    trainable -= 1
         self.frozen_counts.append(frozen)
 
 

@@ -309,6 +309,10 @@ def lottery_ticket(
     init θ₀' (seed control_seed, by default seed + 1). Training is Adam at lr on binary cross-entropy
     over the full batch (the paper uses Adam for Lenet-300-100); test accuracy is on n_test moons
     points drawn with another seed, standardized with the training set's mean and spread.
+
+    At high sparsity a unit can lose every incoming weight: its z is then its bias alone, which
+    starts at 0, so a ReLU unit is dead from step 0. That hits the control harder (its mask was
+    not chosen for its weights) and can leave it with a constant output.
     """
     output_rate = prune_fraction / 2 if output_fraction is None else output_fraction
     X, y = make_moons(n, noise=noise, seed=data_seed)

@@ -56,6 +56,17 @@ def test_a_dead_unit_is_frozen_after_exactly_patience_steps_and_live_units_never
     assert neuron_grad(model.layers[1].neurons[0]) > 1.0
 
 
+def test_the_last_trainable_neuron_is_never_frozen_so_training_goes_on() -> None:
+    # Every neuron is calm under a huge threshold; freezing all three would leave a loss with no
+    # gradient to compute, and fit's next backward would raise. The last one in order stays.
+    model, opt = net_with_dead_unit()
+    freezer = Freezer(model, opt, FreezePolicy(threshold=1e9, patience=1))
+    history = fit(model, X, TARGETS, mse, opt, steps=4, progress=False, callback=freezer)
+    assert freezer.frozen_counts == [2, 2, 2, 2] and len(history.loss) == 4
+    assert frozen_neurons(model) == [(0, 0), (0, 1)]
+    assert history.loss[-1] < history.loss[0]  # the output neuron still trains
+
+
 def test_threshold_zero_never_freezes_even_exact_zero_grads() -> None:
     # The experiment's baseline runs a Freezer at threshold 0: |g| < 0 never holds.
     model, opt = net_with_dead_unit()
