@@ -2,7 +2,7 @@
 
 Run from the repository root with the package installed (`pip install -e .`, or PYTHONPATH=.):
 
-    .venv/bin/python tests/perf/exp_pruning.py            # full size (7-18 minutes, by machine load)
+    .venv/bin/python tests/perf/exp_pruning.py            # full size (45 minutes on a busy 2-core machine)
     .venv/bin/python tests/perf/exp_pruning.py --quick    # small nets, a minute
 
 1. An oversized ReLU MLP(2, [64, 64, 1]) trained on 100 standardized moons points with plain SGD
