@@ -1,7 +1,7 @@
 """Freezing converged neurons, full size: does it save backward work and time, and at what cost?
 
 Run by hand (never by pytest), from the repository root:
-`.venv/bin/python tests/perf/exp_freezing.py` (about 25 minutes; `--quick` for a 16-wide net in about
+`.venv/bin/python tests/perf/exp_freezing.py` (51 minutes on a busy 2-core machine; `--quick` for a 16-wide net in about
 a minute). It trains MLP(2, [width, width, 1]) on 100 standardized moons points from one init,
 without freezing and with nn.freezing.Freezer at each threshold, all in this process, and prints
 per run: neurons frozen at the end (per layer), backward ops, gradient edges and recorded nodes per
