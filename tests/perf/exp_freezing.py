@@ -1,13 +1,13 @@
 """Freezing converged neurons, full size: does it save backward work and time, and at what cost?
 
-Run by hand (never by pytest), from the repository root:
-`.venv/bin/python tests/perf/exp_freezing.py` (51 minutes on a busy 2-core machine; `--quick` for a 16-wide net in about
-a minute). It trains MLP(2, [width, width, 1]) on 100 standardized moons points from one init,
-without freezing and with nn.freezing.Freezer at each threshold, all in this process, and prints
-per run: neurons frozen at the end (per layer), backward ops, gradient edges and recorded nodes per
-step (mean over the last steps) with their ratio to the run without freezing, the median CPU time per
-step and its ratio, and the final loss and accuracies. The machine is shared and noisy: quote the
-ratios; with --repeats every run is trained again in turn and each step keeps its fastest time.
+Run by hand (never by pytest), from the repository root: `.venv/bin/python tests/perf/exp_freezing.py`
+(51 minutes on a busy 2-core machine; `--quick` for a 16-wide net in about a minute). It trains
+MLP(2, [width, width, 1]) on 100 standardized moons points from one init, without freezing and with
+nn.freezing.Freezer at each threshold, all in this process, and prints per run: neurons frozen at
+the end (per layer), backward ops, gradient edges and recorded nodes per step (mean over the last
+steps) with their ratio to the run without freezing, the median CPU time per step and its ratio,
+and the final loss and accuracies. The machine is shared and noisy: quote the ratios; with
+--repeats every run is trained again in turn and each step keeps its fastest time.
 """
 
 from __future__ import annotations
