@@ -295,7 +295,7 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     if not 0.0 < saturation < 1.0:
         raise ValueError(f"activation_stats: saturation must be in (0, 1), got {saturation!r}")
     rows = _rows(X, "activation_stats")
-    outputs = layer_outputs(model, rows)
+    outputs = _layer_outputs(model, rows)
     layers = []
     for i, (layer, a) in enumerate(zip(model.layers, outputs)):
         with np.errstate(over="ignore", invalid="ignore"):  # blown-up weights: an inf std is the answer
@@ -317,8 +317,13 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     return ActivationStats(layers=layers, examples=len(rows), saturation=saturation)
 
 
-def layer_outputs(model: MLP, rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
-    """Each layer's outputs on every row, without a graph: one (rows, units) array per layer."""
+def layer_outputs(model: MLP, X: Any) -> list[np.ndarray]:
+    """Each layer's outputs on every row of X, without a graph: one (examples, units) array per layer."""
+    return _layer_outputs(model, _rows(X, "layer_outputs"))
+
+
+def _layer_outputs(model: MLP, rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    """layer_outputs on rows already checked and converted by train._rows."""
     outputs: list[list[list[float]]] = [[] for _ in model.layers]
     with no_grad():  # only the numbers are wanted
         for x in rows:

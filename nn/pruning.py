@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .data import make_moons, standardize
-from .diagnostics import layer_outputs
+from .diagnostics import _layer_outputs
 from .losses import binary_cross_entropy, hinge_loss
 from .module import MLP
 from .optim import SGD, Adam
@@ -55,7 +55,7 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     the model's answers, not something to prune.
     """
     _check_mlp(model, "dead_neurons")
-    outputs = layer_outputs(model, _rows(X, "dead_neurons"))
+    outputs = _layer_outputs(model, _rows(X, "dead_neurons"))
     return [
         (i, int(j))
         for i, (layer, a) in enumerate(zip(model.layers[:-1], outputs))

@@ -55,6 +55,11 @@ def test_layer_outputs_are_each_layers_activations_by_hand() -> None:
     assert [a.tolist() for a in outputs] == [[[3.0, 2.0], [0.0, 0.0]], [[4.5], [0.5]]]
 
 
+def test_layer_outputs_names_itself_on_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"layer_outputs: X must be a non-empty 2-d array"):
+        layer_outputs(two_two_one(), [1.0, 1.0])
+
+
 def test_gradient_flow_matches_the_hand_computed_2_2_1_net() -> None:
     model = two_two_one()
     out = model([1.0, 1.0])
