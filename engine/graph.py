@@ -27,6 +27,7 @@ __all__ = [
     "is_grad_enabled",
     "is_tagging_scopes",
     "no_grad",
+    "require_node",
     "scope",
     "scope_of",
     "set_grad_enabled",
@@ -83,8 +84,31 @@ class _Mode(threading.local):
 mode = _Mode()
 
 
+def require_node(caller: str, root: object) -> None:
+    """Raise TypeError unless root is a graph node (a Value), saying what caller needs instead."""
+    if all(hasattr(root, name) for name in ("_prev", "_backward", "grad", "data")):
+        return
+    need = f"{caller}: needs one Value (the output of a computation)"
+    if root is None:
+        raise TypeError(f"{need}, got None: did a function forget to return its result?")
+    if isinstance(root, numbers.Number):
+        raise TypeError(f"{need}, got the plain number {root!r}, which has no graph: compute it from Values")
+    if isinstance(root, (list, tuple)):
+        raise TypeError(
+            f"{need}, got a {type(root).__name__} of {len(root)}: use one output at a time, "
+            "or combine them into one loss (e.g. their sum) first"
+        )
+    if hasattr(root, "parameters"):
+        raise TypeError(
+            f"{need}, got a {type(root).__name__} (a model): call it on an input, or build a loss "
+            "from its output, and pass that Value"
+        )
+    raise TypeError(f"{need}, got {type(root).__name__} {root!r:.60}")
+
+
 def topo_order(root: N) -> list[N]:
     """Every node reachable from root, each after all of its inputs (root last)."""
+    require_node("topo_order", root)
     # Iterative depth-first post-order, so a million-op chain needs no recursion. A node is
     # expanded once; _EMIT above it on the stack means "its inputs are all done: emit it".
     # An input already expanded is already emitted: in a DAG it cannot be an unfinished ancestor.
@@ -121,6 +145,7 @@ class BackwardWork:
 
 def backward_work(root: Node) -> BackwardWork:
     """ops = nodes with a _backward, edges = their inputs that get a gradient, nodes = all in the graph."""
+    require_node("backward_work", root)
     order = topo_order(root)
     ops = edges = 0
     for node in order:
@@ -202,6 +227,7 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
 
 
 def _check_seed(caller: str, root: Node, grad: float) -> None:
+    require_node(caller, root)
     if not root.requires_grad:
         raise RuntimeError(
             f"{caller}: {describe(root)} does not require grad (it was computed under no_grad() "
@@ -234,6 +260,7 @@ def _finish_pass(earlier: list[tuple[Node, float]]) -> None:
 
 def zero_grad(root: Node) -> None:
     """Set grad = 0 on every node reachable from root."""
+    require_node("zero_grad", root)
     for node in topo_order(root):
         node.grad = 0.0
 
