@@ -142,7 +142,7 @@ _JOINS_USERS = ("parameter", "constant")  # roles of the leaves drawn in their u
 
 
 def _check_size(root: Node, params: set[Node] | None, opt: _Options) -> None:
-    """Refuse a graph that draws more than max_nodes nodes, having read at most that many and one."""
+    """Refuse a graph that would draw more than max_nodes nodes, reading at most max_nodes + 1 of them."""
     # Before any full traversal: refusing a million-value graph costs what drawing 300 values does.
     # Collapsed, a scope counts once and a leaf that may join its users' box not at all: a lower
     # bound, so this refuses no graph that fits; _prepare counts exactly once the graph is read.
@@ -634,7 +634,7 @@ def _box_statement(box: _Box, g: _Graph, look: _Look, opt: _Options, nested: boo
 # -- step-through backward -------------------------------------------------------------------------
 
 # The local derivative of each op in words, for the captions: {a} and {b} stand for its inputs in
-# order and {out} for its output, each written as the drawing names it (its label, or (op)).
+# order and {out} for its output, each written as the drawing names it: label, (op) or number.
 _LOCAL_RULES = {
     "+": ("1", "1"),
     "*": ("{b}", "{a}"),
