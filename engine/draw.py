@@ -20,15 +20,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import itertools
+import json
 import math
+import numbers
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .graph import BackwardStep, Node, backward_steps, scope_of, topo_order
+from .graph import BackwardStep, Node, backward_steps, require_node, scope_of, topo_order
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped, unused-ignore]
@@ -76,7 +80,8 @@ POSITIVE, NEGATIVE = "#4477AA", "#EE6677"  # Tol's bright blue and red, for weig
 
 _GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
 _NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
-_EDGE = 'fontname="Helvetica" fontsize=9 color="#777777" fontcolor="#555555" arrowsize=0.6'
+_EDGE_COLOR, _EDGE_FONT = "#777777", "#555555"
+_EDGE = f'fontname="Helvetica" fontsize=9 color="{_EDGE_COLOR}" fontcolor="{_EDGE_FONT}" arrowsize=0.6'
 _OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0.3", "height": "0.3"}
 
 
@@ -85,7 +90,7 @@ _OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0
 
 @dataclass
 class _Graph:
-    """The nodes in topological order, their stable ids, roles, users and drawn scopes."""
+    """The nodes in topological order, their stable ids, roles, users, drawn scopes and boxes."""
 
     root: Node
     order: list[Node]
@@ -93,9 +98,11 @@ class _Graph:
     role: dict[Node, str]
     users: dict[Node, list[Node]]
     place: dict[Node, tuple[str, ...]] = field(default_factory=dict)
+    boxes: list[_Box] = field(default_factory=list)  # collapse="neuron": one per innermost scope
+    box_of: dict[Node, _Box] = field(default_factory=dict)
 
 
-def _analyse(root: Node, params: Iterable[Node] | None) -> _Graph:
+def _analyse(root: Node, params: set[Node] | None) -> _Graph:
     order = topo_order(root)
     # Ids are positions in topological order, which depends only on the graph: the same graph
     # gives the same text in every run (id() would not).
@@ -104,8 +111,7 @@ def _analyse(root: Node, params: Iterable[Node] | None) -> _Graph:
     for node in order:
         for child in node._prev:
             users[child].append(node)
-    known = None if params is None else set(params)
-    role = {node: _role(node, root, known) for node in order}
+    role = {node: _role(node, root, params) for node in order}
     return _Graph(root, order, ids, role, users)
 
 
@@ -125,11 +131,56 @@ def _places(g: _Graph) -> dict[Node, tuple[str, ...]]:
     # A neuron's weights are made before it is called, outside its scope: a leaf whose users all
     # sit in one scope is drawn there, so w and b appear in their neuron's box.
     for node in g.order:
-        if not node._prev and not place[node] and g.role[node] in ("parameter", "constant"):
+        if not node._prev and not place[node] and g.role[node] in _JOINS_USERS:
             where = {place[user] for user in g.users[node]}
             if len(where) == 1:
                 place[node] = where.pop()
     return place
+
+
+_JOINS_USERS = ("parameter", "constant")  # roles of the leaves drawn in their users' scope
+
+
+def _check_size(root: Node, params: set[Node] | None, opt: _Options) -> None:
+    """Refuse a graph that would draw more than max_nodes nodes, reading at most max_nodes + 1 of them."""
+    # Before any full traversal: refusing a million-value graph costs what drawing 300 values does.
+    # Collapsed, a scope counts once and a leaf that may join its users' box not at all: a lower
+    # bound, so this refuses no graph that fits; _prepare counts exactly once the graph is read.
+    seen, stack = {root}, [root]
+    scopes: set[tuple[str, ...]] = set()
+    drawn = 0
+    while stack:
+        node = stack.pop()
+        if not opt.collapse:
+            drawn += 1
+        elif path := scope_of(node):
+            drawn += path not in scopes
+            scopes.add(path)
+        else:
+            drawn += _role(node, root, params) not in _JOINS_USERS
+        if drawn > opt.max_nodes:
+            raise GraphTooLargeError(_too_large(opt))
+        for child in node._prev:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+
+
+def _prepare(g: _Graph, opt: _Options) -> _Graph:
+    """g with the scope each value is drawn in and, collapsed, its boxes; refused over max_nodes."""
+    g.place = _places(g) if opt.clusters or opt.collapse else dict.fromkeys(g.order, ())
+    if opt.collapse and not any(g.place.values()):
+        raise ValueError(
+            f'{opt.caller}: collapse="{opt.collapse}" draws each neuron as one box, but this graph has '
+            "no scope tags: build it inside `with engine.tag_scopes():` (nn's Neuron and Layer tag "
+            "their values then), or draw it without collapse"
+        )
+    g.boxes = _boxes(g) if opt.collapse else []
+    g.box_of = {node: box for box in g.boxes for node in box.nodes}
+    count = len(g.boxes) + len(g.order) - len(g.box_of)
+    if count > opt.max_nodes:
+        raise GraphTooLargeError(_too_large(opt, len(g.order), count))
+    return g
 
 
 # -- text ------------------------------------------------------------------------------------------
@@ -144,14 +195,29 @@ def _num(x: float, precision: int) -> str:
     return f"{x:.{max(precision, 1)}g}"
 
 
+# What XML cannot hold (C0 controls, lone surrogates, U+FFFE/U+FFFF), and DEL and the C1 controls,
+# which it can but nobody can see. Tab, newline and CR are whitespace: they become spaces.
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(text: str) -> str:
+    r"""text with tab, newline and CR as spaces, every other control character as Python writes it (\x00)."""
+    return _UNSEEN.sub(lambda m: " " if m.group() in "\t\n\r" else repr(m.group())[1:-1], text)
+
+
 def _record_text(text: str) -> str:
     r"""text as a literal in a record label: also its separators { } | < > escaped."""
-    return re.sub(r"([{}|<>])", r"\\\1", _escape(text.replace("\n", " ")))
+    return re.sub(r"([{}|<>])", r"\\\1", _escape(text))
 
 
 def _escape(text: str) -> str:
-    """text in a DOT string: \\ and quotes backslashed, & as an entity (graphviz decodes them)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+    """text in a DOT string: visible, \\ and quotes backslashed, & as an entity (graphviz decodes them)."""
+    return _visible(text).replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+
+
+def _html(text: str) -> str:
+    """text in an HTML-like label or an HTML page: visible, with markup characters as entities."""
+    return html.escape(_visible(text))
 
 
 def _attrs(attrs: Attrs) -> str:
@@ -160,8 +226,14 @@ def _attrs(attrs: Attrs) -> str:
 
 
 def _name(node: Node, precision: int) -> str:
-    """How captions call a value: its label, (op) for an unlabelled result, else its number."""
+    """How formulas and legends call a value: its label, (op) for an unlabelled result, else its number."""
     return node.label or (f"({node._op})" if node._op else _num(node.data, precision))
+
+
+def _subject(node: Node, precision: int) -> str:
+    """How a caption calls a value it says something of: as _name does, a bare number bracketed."""
+    name = _name(node, precision)
+    return name if node.label or node._op else f"({name})"
 
 
 # -- looks: how nodes and edges are coloured. Each variant of the drawing is a Look, not a copy ---
@@ -188,13 +260,14 @@ class _Look:
         return {}
 
     def edge(self, child: Node, node: Node, i: int) -> Attrs:
+        """The edge's attributes; its label, if any, as shown (the statement escapes it)."""
         return self.derivative(node, i) if self.edge_labels else {}
 
     def derivative(self, node: Node, i: int) -> Attrs:
         """The label ∂node/∂input i, at the current values."""
         # Computed here, at drawing time: ops store no derivatives, so training pays nothing.
         d = node._backward(node)[i] if node._backward else 0.0
-        return {"label": _escape(f" ∂ = {_num(d, self.precision)} ")}
+        return {"label": f" ∂ = {_num(d, self.precision)} "}
 
     def legend(self) -> list[tuple[str, ...]]:
         roles = dict.fromkeys(self.g.role[node] for node in self.g.order)
@@ -243,14 +316,12 @@ def _ramp(share: float) -> str:
 class _FrameLook(_Look):
     """One moment of a backward pass: the running op highlighted, final gradients marked."""
 
-    step: BackwardStep[Node] | None = None  # None: the seed, before any op has run
+    step: BackwardStep[Node] | None = None  # None: no op running (the seed, or the finished pass)
     final: frozenset[Node] = frozenset()
-    seed: float = 1.0
+    grads: dict[Node, float] = field(default_factory=dict)  # every gradient at this moment
 
     def grad(self, node: Node) -> float:
-        if self.step is None:  # before the first op: only the seed is set (the pass zeroes the rest)
-            return self.seed if node is self.g.root else 0.0
-        return node.grad
+        return self.grads[node]
 
     def fill(self, node: Node) -> Attrs:
         if self.step is not None and node is self.step.node:
@@ -307,10 +378,13 @@ def to_dot(
     made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
     collapse="neuron" draws each innermost scope as one box.
     """
+    require_node("to_dot", root)
     options = _Options(rankdir, precision, tuple(fields), clusters, collapse, legend, max_nodes)
     if color_by not in LOOKS:
         raise ValueError(f"to_dot: color_by must be one of {', '.join(map(repr, LOOKS))}, got {color_by!r}")
-    g = _analyse(root, params)
+    known = None if params is None else set(params)
+    _check_size(root, known, options)
+    g = _prepare(_analyse(root, known), options)
     return _dot(g, LOOKS[color_by](g, precision, edge_labels), options)
 
 
@@ -323,59 +397,89 @@ class _Options:
     collapse: str | None = None
     legend: bool = True
     max_nodes: int = 300
+    caller: str = "to_dot"  # the public function the options were given to, for messages
 
     def __post_init__(self) -> None:
         if self.rankdir not in ("LR", "TB"):
-            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
+            raise ValueError(f"{self.caller}: rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
         if not set(self.fields) <= set(FIELDS):
-            raise ValueError(f"to_dot: fields are chosen from {FIELDS}, got {self.fields!r}")
+            raise ValueError(f"{self.caller}: fields are chosen from {FIELDS}, got {self.fields!r}")
         if self.collapse not in (None, "neuron"):
-            raise ValueError(f"to_dot: collapse must be None or 'neuron', got {self.collapse!r}")
-        if isinstance(self.precision, bool) or not isinstance(self.precision, int) or self.precision < 0:
-            raise ValueError(f"to_dot: precision must be a non-negative int, got {self.precision!r}")
+            raise ValueError(f"{self.caller}: collapse must be None or 'neuron', got {self.collapse!r}")
+        for name in ("precision", "max_nodes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{self.caller}: {name} must be a non-negative int, got {value!r}")
 
 
-def _dot(g: _Graph, look: _Look, opt: _Options, caption: Sequence[str] = ()) -> str:
-    """The DOT text of g, coloured by look, with an optional caption above the legend."""
-    g.place = _places(g) if opt.clusters or opt.collapse else dict.fromkeys(g.order, ())
-    if opt.collapse and not any(g.place.values()):
-        raise ValueError(
-            f'to_dot: collapse="{opt.collapse}" draws each neuron as one box, but this graph has no '
-            "scope tags: build it inside `with engine.tag_scopes():` (nn's Neuron and Layer tag "
-            "their values then), or draw it without collapse"
-        )
-    boxes = _boxes(g) if opt.collapse else []
-    box_of = {node: box for box in boxes for node in box.nodes}
-    count = len(boxes) + len(g.order) - len(box_of)
-    if count > opt.max_nodes:
-        raise GraphTooLargeError(_too_large(len(g.order), count, opt))
-    # members[path]: the statements drawn inside the cluster of that scope path (() is outside).
-    members: dict[tuple[str, ...], list[str]] = {}
-    for box in boxes:
+class _Stmt(NamedTuple):  # a tuple: a step-through makes one per node and edge per frame
+    """A node or edge of the DOT text, and the text in it that a step-through frame may change."""
+
+    name: str  # "n3", "n3_op", "g0", or for an edge "n3 -> n4_op"
+    attrs: Attrs  # escaped already
+    text: str = ""  # as shown: a value's grad field, an edge's label ("" for none)
+
+
+_Members = dict[tuple[str, ...], list[_Stmt]]  # the statements drawn in each scope's cluster
+
+
+def _statements(g: _Graph, look: _Look, opt: _Options) -> tuple[_Members, list[_Stmt]]:
+    """What g draws, coloured by look: node statements by the scope they sit in, then the edges."""
+    # The same nodes and edges in the same order whatever the look: frames differ in attributes only.
+    members: _Members = {}  # () is outside every cluster
+    for box in g.boxes:
         where = box.path[:-1] if opt.clusters else ()
         members.setdefault(where, []).append(_box_statement(box, g, look, opt, nested=bool(where)))
-    edges: list[str] = []
+    edges: list[_Stmt] = []
     box_edges: dict[tuple[str, str], None] = {}  # between boxes, each drawn once
     for node in g.order:
-        inside = box_of.get(node)
+        inside = g.box_of.get(node)
         if inside is not None:  # in a collapsed scope: only edges that cross its border
             for child in node._prev:
-                source = _entity(child, box_of, g)
+                source = _entity(child, g)
                 if source != inside.id:
                     box_edges[(source, inside.id)] = None
             continue
         nid = g.ids[node]
         statements = members.setdefault(g.place[node], [])
-        statements.append(nid + _attrs({"label": _record(node, look, opt), **look.fill(node)}))
+        label, text = _record(node, look, opt)
+        statements.append(_Stmt(nid, {"label": label, **look.fill(node)}, text))
         if node._prev:
-            statements.append(f"{nid}_op" + _attrs({"label": _escape(node._op), **_OP, **look.op(node)}))
+            statements.append(_Stmt(f"{nid}_op", {"label": _escape(node._op), **_OP, **look.op(node)}))
             for i, child in enumerate(node._prev):  # `a + a`: two edges, one per use
-                edges.append(f"{_entity(child, box_of, g)} -> {nid}_op" + _attrs(look.edge(child, node, i)))
-            edges.append(f"{nid}_op -> {nid}")
-    edges.extend(f"{a} -> {b}" for a, b in box_edges)
-    legend = _legend(look.legend() if opt.legend else [], caption) if opt.legend or caption else ""
+                attrs = dict(look.edge(child, node, i))
+                shown = attrs.pop("label", "")
+                if shown:
+                    attrs = {"label": _escape(shown), **attrs}
+                edges.append(_Stmt(f"{_entity(child, g)} -> {nid}_op", attrs, shown))
+            edges.append(_Stmt(f"{nid}_op -> {nid}", {}))
+    edges.extend(_Stmt(f"{a} -> {b}", {}) for a, b in box_edges)
+    return members, edges
+
+
+def _dot(g: _Graph, look: _Look, opt: _Options, caption: Sequence[str] = ()) -> str:
+    """The DOT text of g, coloured by look, with an optional caption above the legend."""
+    members, edges = _statements(g, look, opt)
+    return _format(members, edges, _graph_label(look, opt, caption), opt)
+
+
+def _graph_label(look: _Look, opt: _Options, caption: Sequence[str]) -> str:
+    return _legend(look.legend() if opt.legend else [], caption) if opt.legend or caption else ""
+
+
+def _format(members: _Members, edges: Sequence[_Stmt], label: str, opt: _Options, ids: bool = False) -> str:
+    """The DOT text of the statements; with ids, each node and edge names its SVG element (e0, e1...)."""
+
+    def text(s: _Stmt, sid: str) -> str:
+        return s.name + _attrs({**s.attrs, "id": sid} if ids else s.attrs)
+
     return _digraph(
-        "backprop", opt.rankdir, label=legend, members=members, edges=edges, clusters=opt.clusters
+        "backprop",
+        opt.rankdir,
+        label=label,
+        members={path: [text(s, s.name) for s in stmts] for path, stmts in members.items()},
+        edges=[text(s, f"e{k}") for k, s in enumerate(edges)],
+        clusters=opt.clusters,
     )
 
 
@@ -401,16 +505,18 @@ def _digraph(
     return "".join(lines)
 
 
-def _record(node: Node, look: _Look, opt: _Options) -> str:
-    """A value's record label: label | data | grad (no grad part for a value that takes none)."""
+def _record(node: Node, look: _Look, opt: _Options) -> tuple[str, str]:
+    """A value's record label (label | data | grad, no grad for a value that takes none), its grad field."""
     parts = []
     if "label" in opt.fields and node.label:
         parts.append(_record_text(node.label))
     if "data" in opt.fields:
         parts.append(f"data {_num(node.data, opt.precision)}")
+    grad = ""
     if "grad" in opt.fields and node.requires_grad:
-        parts.append(f"grad {_num(look.grad(node), opt.precision)}")
-    return _record_label(parts or [" "], opt.rankdir)
+        grad = f"grad {_num(look.grad(node), opt.precision)}"
+        parts.append(grad)
+    return _record_label(parts or [" "], opt.rankdir), grad
 
 
 def _record_label(parts: Sequence[str], rankdir: str) -> str:
@@ -448,24 +554,34 @@ def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list
 def _legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
     """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border])."""
     span = max(len(items), 1)
-    rows = [f'<tr><td align="left" border="0" colspan="{span}">{html.escape(c)}</td></tr>' for c in caption]
+    rows = [f'<tr><td align="left" border="0" colspan="{span}">{_html(c)}</td></tr>' for c in caption]
     if items:
         cells = ""
         for fill, text, *border in items:
             edge = f' color="{border[0]}" border="2"' if border else ""
-            cells += f'<td bgcolor="{fill}"{edge}>{html.escape(text)}</td>'
+            cells += f'<td bgcolor="{fill}"{edge}>{_html(text)}</td>'
         rows.append(f"<tr>{cells}</tr>")
     table = '<table border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA">'
     return f"<{table}{''.join(rows)}</table>>"
 
 
-def _too_large(values: int, count: int, opt: _Options) -> str:
-    drawn = f", {count:,} boxes and values even collapsed" if opt.collapse else ""
+def _too_large(opt: _Options, values: int | None = None, count: int | None = None) -> str:
+    """Why a graph is refused (its exact size when known), and what to draw instead."""
+    limit = f"max_nodes={opt.max_nodes}"
+    if values is None:  # stopped counting at max_nodes + 1
+        size = f"more than {limit} " + ("boxes and values even collapsed" if opt.collapse else "values")
+    else:
+        size = f"{values:,} values, {count:,} boxes and values even collapsed, more than {limit}"
+    collapse = (
+        ""
+        if opt.collapse
+        else '; or draw each neuron as one box with collapse="neuron" (for a graph built inside '
+        "`with engine.tag_scopes():`)"
+    )
     return (
-        f"to_dot: the graph has {values:,} values{drawn}, more than max_nodes={opt.max_nodes}: too many "
-        "to read, and slow for dot to lay out. Draw the graph of one example rather than a whole "
-        'batch\'s loss; or draw each neuron as one box with collapse="neuron" (for a graph built inside '
-        "`with engine.tag_scopes():`); or raise max_nodes"
+        f"{opt.caller}: the graph has {size}: too many to read, and slow for dot to lay out. Draw the "
+        f"graph of one example, or of one neuron, rather than a whole batch's loss{collapse}; "
+        "or raise max_nodes"
     )
 
 
@@ -489,114 +605,192 @@ def _boxes(g: _Graph) -> list[_Box]:
     return list(by_path.values())
 
 
-def _entity(node: Node, boxes: dict[Node, _Box], g: _Graph) -> str:
-    box = boxes.get(node)
+def _entity(node: Node, g: _Graph) -> str:
+    box = g.box_of.get(node)
     return box.id if box else g.ids[node]
 
 
-def _box_statement(box: _Box, g: _Graph, look: _Look, opt: _Options, nested: bool) -> str:
+def _box_statement(box: _Box, g: _Graph, look: _Look, opt: _Options, nested: bool) -> _Stmt:
     """A collapsed scope: its name, how many values it holds, and its output's op, data and grad."""
     members = set(box.nodes)
     outputs = [n for n in box.nodes if n is g.root or any(u not in members for u in g.users[n])]
     name = box.path[-1] if nested else " · ".join(box.path)
     parts = [_record_text(name), f"{len(box.nodes)} values"]
     attrs: Attrs = {"fillcolor": "#FFFFFF"}
+    grad = ""
     if len(outputs) == 1:
         out = outputs[0]
         parts.append(f"out {_record_text(out._op or out.label or 'value')}")
         parts.append(f"data {_num(out.data, opt.precision)}")
         if out.requires_grad:
-            parts.append(f"grad {_num(look.grad(out), opt.precision)}")
+            grad = f"grad {_num(look.grad(out), opt.precision)}"
+            parts.append(grad)
         attrs = look.fill(out)
     else:
         parts.append(f"{len(outputs)} outputs")
-    return f"{box.id}" + _attrs({"label": _record_label(parts, opt.rankdir), **attrs, "style": "filled,bold"})
+    return _Stmt(box.id, {"label": _record_label(parts, opt.rankdir), **attrs, "style": "filled,bold"}, grad)
 
 
 # -- step-through backward -------------------------------------------------------------------------
 
-# The local derivative of each op, in words, for the captions (positions as in the op's docstring).
+# The local derivative of each op in words, for the captions: {a} and {b} stand for its inputs in
+# order and {out} for its output, each written as the drawing names it: label, (op) or number.
 _LOCAL_RULES = {
     "+": ("1", "1"),
-    "*": ("b", "a"),
-    "**": ("y·x^(y−1)", "x^y·ln x"),
-    "exp": ("eˣ",),
-    "log": ("1/x",),
-    "tanh": ("1 − tanh²",),
-    "sigmoid": ("σ·(1 − σ)",),
-    "relu": ("1 if x > 0 else 0",),
-    "abs": ("sign x",),
+    "*": ("{b}", "{a}"),
+    "/": ("1/{b}", "−{a}/{b}²"),
+    "**": ("{b}·{a}^({b}−1)", "{a}^{b}·ln {a}"),
+    "exp": ("e^{a}",),
+    "log": ("1/{a}",),
+    "sqrt": ("1/(2√{a})",),
+    "tanh": ("1 − {out}²",),
+    "sigmoid": ("{out}·(1 − {out})",),
+    "relu": ("1 if {a} > 0 else 0",),
+    "abs": ("sign {a}",),
 }
 
 
-def _local_rule(op: str, i: int) -> tuple[str, str]:
-    """(the input's name in the op's formula, ∂out/∂input as a formula) for input i of op."""
-    if op.startswith("**") and op != "**":  # a plain-number power, **2, **-1, **0.5
-        n = float(op[2:])
-        return "x", f"{n:g}·x^{n - 1:g}"
-    names = ("a", "b") if op in ("+", "*") else ("x", "y")
-    rules = _LOCAL_RULES.get(op)
-    return names[i], rules[i] if rules else "∂out/∂input"
+def _local_rule(node: Node, i: int, precision: int) -> str:
+    """∂node/∂(input i) as a formula in the names of node's inputs and output; "" for an unknown op."""
+    a, b = (_name(child, precision) for child in (node._prev[0], node._prev[-1]))
+    if node._op.startswith("**") and node._op != "**":  # a plain-number power, **2, **-1, **0.5
+        try:
+            n = float(node._op[2:])
+        except ValueError:
+            return ""
+        return f"{n:g}·{a}^{n - 1:g}"
+    rules = _LOCAL_RULES.get(node._op, ())
+    return rules[i].format(a=a, b=b, out=_name(node, precision)) if i < len(rules) else ""
 
 
-def _caption(step: BackwardStep[Node], k: int, n: int, precision: int) -> list[str]:
+def _caption(step: BackwardStep[Node], k: int, n: int, grads: dict[Node, float], precision: int) -> list[str]:
     """The step in words: which op runs with which gradient, and what it adds to each input."""
     node, g = step.node, _num(step.upstream, precision)
-    out = node.label or "out"
+    out = _subject(node, precision)
     lines = [f"step {k} of {n}: {node._op} runs its local backward with {out}.grad = {g}, final now"]
     # Edges are listed in input order, skipping inputs that take no gradient, so this pairs them.
     positions = [i for i, child in enumerate(node._prev) if child.requires_grad]
     for i, (child, d, added) in zip(positions, step.edges):
-        pos, rule = _local_rule(node._op, i)
-        local, now = _num(d, precision), _num(child.grad, precision)
+        name, local, rule = _subject(child, precision), _num(d, precision), _local_rule(node, i, precision)
+        formula = f"{rule} = {local}" if rule and rule != local else local
         lines.append(
-            f"{node._op}: ∂out/∂{pos} = {rule} = {local} ; {child.label or pos}.grad += {local} × {g}"
-            f" = {_num(added, precision)} (now {now})"
+            f"{node._op}: ∂{out}/∂{name} = {formula} ; {name}.grad += {local} × {g}"
+            f" = {_num(added, precision)} (now {_num(grads[child], precision)})"
         )
     return lines
 
 
-def frames_to_dot(root: Node, grad: float = 1.0, **options: Any) -> list[str]:
-    """Runs backward(root, grad) one op at a time; the DOT text of the seed, then of every step.
+def _seed_caption(g: _Graph, held: dict[Node, float], grad: float, precision: int) -> list[str]:
+    seed = f"the seed: {_subject(g.root, precision)}.grad = ∂root/∂root = {_num(grad, precision)}"
+    if not held:
+        return [seed, "every other gradient starts this pass at 0"]
+    names = [_subject(node, precision) for node in g.order if node in held]
+    some = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return [
+        seed,
+        "every other gradient starts this pass at 0, but leaves add to what they hold, as in PyTorch:",
+        f"{some} still {'holds' if len(names) == 1 else 'hold'} gradient from an earlier pass "
+        "(call zero_grad() first to start from 0)",
+    ]
 
-    Each frame highlights the op whose local backward runs and the inputs it adds gradient to,
-    gives a green border to the values whose gradient is final (all their users have run) and
-    greys the rest; its caption says what happens. The last frame shows the finished pass.
-    """
+
+@dataclass(frozen=True)
+class _Frame:
+    look: _FrameLook
+    caption: list[str]
+
+
+_FRAME_OPTIONS = (
+    "params",
+    "edge_labels",
+    "rankdir",
+    "precision",
+    "fields",
+    "clusters",
+    "collapse",
+    "legend",
+    "max_nodes",
+    "color_by",
+)
+
+
+def _frames(
+    caller: str, root: Node, grad: float, options: dict[str, Any]
+) -> tuple[_Graph, _Options, list[_Frame]]:
+    """Runs backward(root, grad) one op at a time: the seed, a frame per op, and the finished pass."""
+    require_node(caller, root)
+    for name in options:
+        if name not in _FRAME_OPTIONS:
+            raise TypeError(f"{caller}: unknown option {name!r}; the options are {', '.join(_FRAME_OPTIONS)}")
     color_by = options.pop("color_by", "role")
     if color_by != "role":
-        raise ValueError("frames_to_dot: frames are coloured by their step (color_by='role' only)")
+        raise ValueError(
+            f"{caller}: frames are coloured by their step (color_by='role' only), got {color_by!r}"
+        )
     params = options.pop("params", None)
+    known = None if params is None else set(params)
     edge_labels = bool(options.pop("edge_labels", False))
-    opt = _Options(**options)
-    g = _analyse(root, params)
+    opt = _Options(**options, caller=caller)
+    _check_size(root, known, opt)
+    g = _prepare(_analyse(root, known), opt)
     steps = backward_steps(root, grad)  # checks root and grad before anything is drawn
+    # Leaves add this pass's gradient to what they held, as in PyTorch; every frame shows that sum.
+    # (Tracked here, from what each step adds, in backward's order: the last frame equals .grad.)
+    held = {node: node.grad for node in g.order if not node._prev and node.grad}
+    this_pass = dict.fromkeys(g.order, 0.0)
+    this_pass[root] = float(grad)
+
+    def look(step: BackwardStep[Node] | None, final: Iterable[Node]) -> _FrameLook:
+        grads = {node: held[node] + this_pass[node] if node in held else this_pass[node] for node in g.order}
+        return _FrameLook(g, opt.precision, edge_labels, step, frozenset(final), grads)
+
     n = sum(1 for node in g.order if node._backward is not None)
     users_left = {node: len(set(g.users[node])) for node in g.order}
     final = {root}
-    seed = f"the seed: {_name(root, opt.precision)}.grad = ∂root/∂root = {_num(grad, opt.precision)}"
-    look = _FrameLook(g, opt.precision, edge_labels, None, frozenset(final), float(grad))
-    frames = [_dot(g, look, opt, [seed, "every other gradient starts this pass at 0"])]
+    frames = [_Frame(look(None, final), _seed_caption(g, held, float(grad), opt.precision))]
     for k, step in enumerate(steps, start=1):
+        for child, _, added in step.edges:
+            this_pass[child] += added
         for child in set(step.node._prev):
             users_left[child] -= 1
             if users_left[child] == 0:  # its last user has run: nothing more can flow into it
                 final.add(child)
-        look = _FrameLook(g, opt.precision, edge_labels, step, frozenset(final))
-        frames.append(_dot(g, look, opt, _caption(step, k, n, opt.precision)))
-    return frames
+        now = look(step, final)
+        frames.append(_Frame(now, _caption(step, k, n, now.grads, opt.precision)))
+    steps_run = f"{n} step{'' if n == 1 else 's'}"
+    done = [f"done: every op has run its local backward ({steps_run}); every gradient is final"]
+    if held:
+        done.append("the leaves hold the gradient of this pass added to what they held before")
+    frames.append(_Frame(look(None, g.order), done))
+    return g, opt, frames
+
+
+def frames_to_dot(root: Node, grad: float = 1.0, **options: Any) -> list[str]:
+    """Runs backward(root, grad) one op at a time; the DOT text of the seed, of every step, and of the end.
+
+    Each step's frame highlights the op whose local backward runs and the inputs it adds gradient
+    to, gives a green border to the values whose gradient is final (all their users have run) and
+    greys the rest; its caption says what happens. The last frame shows the finished pass, every
+    gradient final. Leaves that held a gradient show it from the first frame on: the pass adds to it.
+    """
+    g, opt, frames = _frames("frames_to_dot", root, grad, options)
+    return [_dot(g, frame.look, opt, frame.caption) for frame in frames]
 
 
 def backward_frames(root: Node, grad: float = 1.0, **options: Any) -> list[graphviz.Digraph]:
     """frames_to_dot's frames as graphviz Digraphs (each displays inline in Jupyter)."""
-    return [_diagram(text, "svg") for text in frames_to_dot(root, grad, **options)]
+    g, opt, frames = _frames("backward_frames", root, grad, options)
+    return [_diagram(_dot(g, frame.look, opt, frame.caption), "svg") for frame in frames]
+
+
+# -- the step-through page: one layout, and what changes from frame to frame ---------------------
 
 
 @dataclass(frozen=True)
 class StepThrough:
-    """A backward pass as an HTML slider of SVG frames; displays inline in Jupyter."""
+    """A backward pass as an HTML slider over one SVG drawing; displays inline in Jupyter."""
 
-    fragment: str  # a <div> with the frames, its style and its script
+    fragment: str  # a <div> with the drawing, a caption per frame, its style and its script
 
     def __repr__(self) -> str:
         # Short: a notebook stores this text beside the HTML, which would otherwise double its size.
@@ -612,15 +806,33 @@ class StepThrough:
 
 
 def step_through(root: Node, grad: float = 1.0, **options: Any) -> StepThrough:
-    """Every frame of backward(root, grad) rendered to SVG, behind a slider and previous/next buttons."""
-    frames = frames_to_dot(root, grad, **options)
-    key = hashlib.sha1("".join(frames).encode()).hexdigest()[:10]  # same graph, same page
-    svgs = [
-        _inline_svg(_diagram(text, "svg").pipe(encoding="utf-8"), f"bpl{key}f{k}")
-        for k, text in enumerate(frames)
-    ]
+    """backward(root, grad) step by step behind a slider and previous/next buttons, frames_to_dot's frames."""
+    return _step_through("step_through", root, grad, options)
+
+
+def step_through_html(root: Node, grad: float = 1.0, **options: Any) -> str:
+    """step_through(root, grad) as a self-contained HTML page (inline SVG, a few lines of plain JS)."""
+    return _step_through("step_through_html", root, grad, options).page()
+
+
+def _step_through(caller: str, root: Node, grad: float, options: dict[str, Any]) -> StepThrough:
+    # Frames differ only in colours and a few numbers, so dot lays the graph out once and each
+    # frame ships what changes from the one before: the page grows with values + steps, not with
+    # their product (an SVG per frame took a minute and 70 MB for one example of a 2-8-7-1 MLP).
+    g, opt, frames = _frames(caller, root, grad, options)
+    drawn = [_statements(g, frame.look, opt) for frame in frames]
+    keyed = [_keyed(*statements) for statements in drawn]
+    layout, laid = _layout(drawn[0], keyed, _graph_label(frames[0].look, opt, ()), opt)
+    paints, changes = _changes(keyed)
+    first = {key: text for key, _, text in changes[0] if text != laid[key]}
+    data = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in [paints, *changes]]
+    captions = ["".join(f"<div>{_html(line)}</div>" for line in frame.caption) for frame in frames]
+    key = hashlib.sha1("\n".join([layout, *data, *captions]).encode()).hexdigest()[:10]
+    svg = _page_svg(_diagram(layout, "svg").pipe(encoding="utf-8"), f"bpl{key}", first)
     panels = "".join(
-        f'<div class="bpl-frame"{"" if k == 0 else " hidden"}>{svg}</div>\n' for k, svg in enumerate(svgs)
+        f'<div class="bpl-frame"{"" if k == 0 else " hidden"} data-changes="{html.escape(change)}">'
+        f"{caption}</div>\n"
+        for k, (change, caption) in enumerate(zip(data[1:], captions))
     )
     last = len(frames) - 1
     controls = (
@@ -629,36 +841,143 @@ def step_through(root: Node, grad: float = 1.0, **options: Any) -> StepThrough:
         '<button type="button" data-bpl="next">next &#9654;</button> '
         f'<span data-bpl="count">step 0 of {last}</span></div>\n'
     )
-    box = f'<div class="bpl-steps" id="bpl{key}">\n<style>{_CSS}</style>\n{controls}{panels}</div>\n'
+    box = (
+        f'<div class="bpl-steps" id="bpl{key}" data-paints="{html.escape(data[0])}">\n<style>{_CSS}</style>\n'
+        f'{controls}<div class="bpl-view">{svg}</div>\n{panels}</div>\n'
+    )
     return StepThrough(f"{box}<script>{_JS}</script>\n")
 
 
-def step_through_html(root: Node, grad: float = 1.0, **options: Any) -> str:
-    """step_through(root, grad) as a self-contained HTML page (inline SVG, a few lines of plain JS)."""
-    return step_through(root, grad, **options).page()
+def _layout(
+    first: tuple[_Members, list[_Stmt]], frames: Sequence[dict[str, _Stmt]], label: str, opt: _Options
+) -> tuple[str, dict[str, str]]:
+    """The DOT text dot lays out once, with ids; the text it shows in each element that has one."""
+    # Frame 0's statements, each text as wide as the widest any frame puts there, so none overflows.
+    widest: dict[str, _Stmt] = {}
+    for frame in frames:
+        for key, s in frame.items():
+            wide = widest.get(key)
+            if s.text and (wide is None or (s.text != wide.text and _width(s.text) > _width(wide.text))):
+                widest[key] = s
+    keys = iter(frames[0])
+
+    def laid_out(s: _Stmt) -> _Stmt:
+        wide = widest.get(next(keys), s)
+        return (
+            s
+            if wide.text == s.text
+            else s._replace(attrs={**s.attrs, "label": wide.attrs["label"]}, text=wide.text)
+        )
+
+    members = {path: [laid_out(s) for s in stmts] for path, stmts in first[0].items()}
+    edges = [laid_out(s) for s in first[1]]
+    texts = {key: s.text for key, s in _keyed(members, edges).items()}
+    return _format(members, edges, label, opt, ids=True), texts
 
 
-def _inline_svg(svg: str, prefix: str) -> str:
-    """dot's SVG for inlining: no XML prolog or DOCTYPE (it names a URL), ids unique in the page."""
-    svg = svg[svg.index("<svg") :]
-    return re.sub(r'\bid="', f'id="{prefix}_', svg)
+_Change = tuple[str, int, str]  # (element id, paint number, text)
+
+
+def _changes(frames: Sequence[dict[str, _Stmt]]) -> tuple[list[tuple[str, ...]], list[list[_Change]]]:
+    """The paints, numbered, and per frame the elements that differ from the frame before.
+
+    Frame 0 lists every element that changes in some frame, so the page can go back to it.
+    """
+    paints: dict[tuple[str, ...], int] = {}
+    states = [
+        {key: (paints.setdefault(_paint(key, s), len(paints)), s.text) for key, s in frame.items()}
+        for frame in frames
+    ]
+    changing = [key for key, state in states[0].items() if any(st[key] != state for st in states)]
+    changes = [[(key, *states[0][key]) for key in changing]]
+    changes += [
+        [(k, *now[k]) for k in now if now[k] != before[k]] for before, now in itertools.pairwise(states)
+    ]
+    return list(paints), changes
+
+
+def _keyed(members: _Members, edges: Sequence[_Stmt]) -> dict[str, _Stmt]:
+    """Statements by the id of their SVG element: a node's name, e0, e1... for edges (as _format gives)."""
+    nodes = {s.name: s for stmts in members.values() for s in stmts}
+    return {**nodes, **{f"e{k}": s for k, s in enumerate(edges)}}
+
+
+def _paint(key: str, s: _Stmt) -> tuple[str, ...]:
+    """(fill, line colour, line width, text colour) of a node or edge, its defaults filled in."""
+    a = s.attrs
+    if key.startswith("e"):  # an edge: its arrowhead is filled with its line colour
+        return ("", a.get("color", _EDGE_COLOR), a.get("penwidth", "1"), a.get("fontcolor", _EDGE_FONT))
+    width = a.get("penwidth", "2" if "bold" in a.get("style", "") else "1")
+    return (a.get("fillcolor", "#FFFFFF"), a.get("color", INK), width, a.get("fontcolor", INK))
+
+
+def _width(text: str) -> float:
+    """Roughly how wide text is drawn, in ems of Helvetica: narrow . - and space, the rest like digits."""
+    return sum(0.3 if c in " .-" else 0.56 for c in text)
+
+
+_SVG = "http://www.w3.org/2000/svg"
+
+
+def _page_svg(svg: str, prefix: str, texts: dict[str, str]) -> str:
+    """dot's SVG for the page: no prolog or DOCTYPE (it names a URL), ids unique, frame 0's texts."""
+    tree = ET.fromstring(svg)
+    for element in tree.iter():
+        element.tag = element.tag.removeprefix(f"{{{_SVG}}}")  # written back with one xmlns, below
+    for element in tree.iter():
+        key = element.get("id")
+        if key is None:
+            continue
+        element.set("id", f"{prefix}_{key}")
+        if key in texts:  # the layout holds the widest text: show frame 0's (as the script does)
+            shown = element.findall("text")[0 if key.startswith("e") else -1]
+            if texts[key]:
+                shown.text = texts[key]
+            else:
+                shown.set("visibility", "hidden")
+    tree.set("xmlns", _SVG)
+    return ET.tostring(tree, encoding="unicode")
 
 
 _CSS = (
     ".bpl-steps{font:14px Helvetica,Arial,sans-serif;color:#333}"
     ".bpl-controls{display:flex;gap:.5em;align-items:center;margin:.5em 0}"
     ".bpl-controls input{flex:1;max-width:30em}"
-    ".bpl-frame svg{max-width:100%;height:auto}"
+    ".bpl-view svg{max-width:100%;height:auto}"
+    ".bpl-frame{margin:.25em 0;line-height:1.4}"
 )
-# Wires every step-through box on the page once, whichever cell's script runs first.
+# Wires every step-through box on the page once, whichever cell's script runs first. The drawing
+# shows frame 0; frame k is frame 0's state with the changes of frames 1..k applied. A change is
+# [element id, paint number, text], a paint [fill, line colour, line width, text colour].
 _JS = """
 document.querySelectorAll(".bpl-steps").forEach(function (box) {
   if (box.dataset.ready) return;
   box.dataset.ready = "1";
-  var frames = box.querySelectorAll(".bpl-frame"), at = 0;
+  var frames = box.querySelectorAll(".bpl-frame"), at = 0, parts = {}, changes = [];
+  var paints = JSON.parse(box.dataset.paints), prefix = box.id + "_";
   var slider = box.querySelector("[data-bpl=slider]"), count = box.querySelector("[data-bpl=count]");
+  box.querySelectorAll("svg g[id]").forEach(function (g) { parts[g.id.slice(prefix.length)] = g; });
+  function apply(change) {
+    var g = parts[change[0]], p = paints[change[1]], text = change[2];
+    var edge = g.getAttribute("class") === "edge", texts = g.querySelectorAll("text");
+    g.querySelectorAll("polygon,ellipse,polyline,path").forEach(function (s) {
+      var tag = s.tagName.toLowerCase();
+      s.setAttribute("stroke", p[1]);
+      s.setAttribute("stroke-width", p[2]);
+      if (tag === "polygon" || tag === "ellipse") s.setAttribute("fill", edge ? p[1] : p[0]);
+    });
+    texts.forEach(function (t) { t.setAttribute("fill", p[3]); });
+    var shown = texts[edge ? 0 : texts.length - 1];
+    if (shown && text) shown.textContent = text;
+    if (shown && edge) shown.style.visibility = text ? "visible" : "hidden";
+  }
   function show(k) {
-    at = Math.max(0, Math.min(frames.length - 1, k));
+    k = Math.max(0, Math.min(frames.length - 1, k));
+    for (var i = k >= at ? at + 1 : 0; i <= k; i++) {
+      changes[i] = changes[i] || JSON.parse(frames[i].dataset.changes);
+      changes[i].forEach(apply);
+    }
+    at = k;
     frames.forEach(function (f, i) { f.hidden = i !== at; });
     slider.value = at;
     count.textContent = "step " + at + " of " + (frames.length - 1);
@@ -697,10 +1016,10 @@ def mlp_to_dot(
     pre-activations .zs: δ for one example, the mean δ and n for several; its fill follows |δ|.
     The model needs nn's shape: .layers, each with .neurons, each with .w, .b, .activation, .zs.
     """
+    layers = _mlp_layers("mlp_to_dot", model)
     if show not in ("weight", "grad"):
         raise ValueError(f"mlp_to_dot: show must be 'weight' or 'grad', got {show!r}")
-    _Options(rankdir=rankdir, precision=precision)  # the same checks as to_dot's
-    layers = _mlp_layers(model)
+    _Options(rankdir, precision, max_nodes=max_nodes, caller="mlp_to_dot")  # the same checks as to_dot's
     count = len(layers[0][0].w) + sum(map(len, layers))
     if count > max_nodes:
         raise GraphTooLargeError(
@@ -758,7 +1077,7 @@ def _neuron(
     nid: str, neuron: Any, b: float, delta: tuple[float, int] | None, top: float, *, show: str, precision: int
 ) -> str:
     """A neuron's circle: activation, bias (or its gradient), δ; filled by its share of |δ|."""
-    rows = [f'<font point-size="11"><b>{html.escape(str(neuron.activation))}</b></font>']
+    rows = [f'<font point-size="11"><b>{_html(str(neuron.activation))}</b></font>']
     rows.append(f"{'b' if show == 'weight' else '∂C/∂b'} {_num(b, precision)}")
     fill = "#FFFFFF"
     if delta:
@@ -775,20 +1094,37 @@ def _in_order(ids: Sequence[str]) -> str:
     return f"{{rank=same; {' '.join(ids)}; {' -> '.join(ids)} [style=invis]}}"
 
 
-def _mlp_layers(model: Any) -> list[list[Any]]:
-    """model.layers[i].neurons, checked for the nn interface draw_mlp relies on."""
+def _mlp_layers(caller: str, model: Any) -> list[list[Any]]:
+    """model.layers[i].neurons, checked for the nn interface the network view relies on."""
+    need = (
+        f"{caller}: needs a model shaped like nn's MLP (.layers, each with .neurons, each with .w, a "
+        "list of Values, .b, .activation and .zs)"
+    )
+    if model is None:
+        raise TypeError(f"{need}, got None")
+    if hasattr(model, "_prev") and hasattr(model, "_backward"):
+        raise TypeError(
+            f"{need}, got a {type(model).__name__}: draw the graph of a Value with draw_dot or to_dot"
+        )
+    if isinstance(model, (list, tuple)):
+        raise TypeError(f"{need}, got a {type(model).__name__} of {len(model)}: draw one model at a time")
+    if isinstance(model, (numbers.Number, str, bytes)):
+        raise TypeError(f"{need}, got {type(model).__name__} {model!r:.60}")
     try:
         layers = [list(layer.neurons) for layer in model.layers]
         for layer in layers:
             for n in layer:
-                n.w, n.b, n.activation  # noqa: B018  # attribute checks
-    except AttributeError as err:
-        raise TypeError(
-            "mlp_to_dot: needs an MLP shaped like nn's: model.layers, each with .neurons, each with "
-            f".w (list of Values), .b, .activation and .zs; {err}"
-        ) from None
+                n.b.data, n.activation  # noqa: B018  # attribute checks
+                for w in n.w:
+                    w.data, w.grad  # noqa: B018
+    except (AttributeError, TypeError) as err:
+        name = getattr(err, "name", None)
+        missing = f"has no .{name}" if name else f"does not fit: {err}"
+        raise TypeError(f"{need}, but this {type(model).__name__} {missing}") from None
     if not layers or not all(layers):
-        raise ValueError("mlp_to_dot: the model has no layers or a layer without neurons")
+        raise ValueError(f"{caller}: the model has no layers or a layer without neurons")
+    if not all(n.w for n in layers[0]):
+        raise ValueError(f"{caller}: the first layer's neurons have no weights, so the network has no inputs")
     return layers
 
 
@@ -800,6 +1136,7 @@ def _delta(neuron: Any) -> tuple[float, int] | None:
 
 def draw_mlp(model: Any, format: str = "svg", **options: Any) -> graphviz.Digraph:
     """mlp_to_dot(model, **options) as a graphviz Digraph: inline in Jupyter, or .render(path)."""
+    _mlp_layers("draw_mlp", model)
     return _diagram(mlp_to_dot(model, **options), format)
 
 
@@ -808,6 +1145,7 @@ def draw_mlp(model: Any, format: str = "svg", **options: Any) -> graphviz.Digrap
 
 def draw_dot(root: Node, format: str = "svg", **options: Any) -> graphviz.Digraph:
     """to_dot(root, **options) as a graphviz Digraph: inline in Jupyter, or .render(path)."""
+    require_node("draw_dot", root)
     return _diagram(to_dot(root, **options), format)
 
 
