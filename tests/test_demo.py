@@ -27,6 +27,24 @@ def test_python_m_engine_prints_the_lecture_gradients_and_a_passing_check() -> N
     assert "gradcheck ok" in out and "disagrees" not in out
 
 
+@pytest.mark.parametrize(
+    ("args", "status", "stream", "says"),
+    [
+        (["--help"], 0, "stdout", "usage: python -m engine [-h]"),
+        (["-h"], 0, "stdout", "-h, --help  show this help message and exit"),
+        (["--steps", "3"], 2, "stderr", "python -m engine: error: unrecognized arguments: --steps 3"),
+    ],
+)
+def test_python_m_engine_takes_help_and_refuses_other_arguments(
+    args: list[str], status: int, stream: str, says: str
+) -> None:
+    command = [sys.executable, "-m", "engine", *args]
+    run = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    assert run.returncode == status
+    assert says in getattr(run, stream)
+    assert "gradcheck" not in run.stdout and "Traceback" not in run.stderr  # nothing computed
+
+
 # -- python -m nn.demo: the README's demo -----------------------------------------------------------
 
 
