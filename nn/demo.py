@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
+import math
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,10 +39,33 @@ DATASETS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 }
 
 
+# One training step builds the graph of every example's forward pass (the demo trains on the full
+# batch). Measured at about 260 bytes a value at its peak (forward and backward), 10 million values
+# are about 2.6 GB: the default run (100 points of about 650 values) is 1/150 of it, and past it a
+# laptop starts to swap, where a scalar engine in pure Python is the wrong tool anyway.
+MAX_VALUES = 10_000_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Train, report, and write the figures."""
-    args = _parser().parse_args(argv)
-    X, labels = DATASETS[args.dataset](n=args.n, seed=args.seed)
+    """Train, report, and write the figures; exit status 2 for a bad option, 1 if training diverges."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.steps == 0:
+        print(f"{parser.prog}: nothing to do: --steps 0 trains nothing, so there is nothing to draw")
+        return 0
+    # Every check comes before the first step: a bad option costs no training time.
+    per_point = _values_per_point(args.hidden)
+    if args.n * per_point > MAX_VALUES:
+        hidden = ",".join(map(str, args.hidden))
+        parser.error(
+            f"--n {args.n} with --hidden {hidden}: a training step would build {args.n * per_point:,} "
+            f"values ({per_point:,} a point), more than the demo's limit of {MAX_VALUES:,} (about 2.6 GB "
+            "of memory): use fewer points or smaller layers"
+        )
+    try:
+        X, labels = DATASETS[args.dataset](n=args.n, seed=args.seed)
+    except ValueError as err:  # fewer points than the dataset has classes: the maker's own message
+        parser.error(f"argument --n: {err}")
     if args.standardize:  # input scaling: both features of mean 0 and spread 1
         X, _, _ = standardize(X)
     classes = int(labels.max()) + 1
@@ -48,29 +75,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     def loss(scores: list[Any], y: np.ndarray) -> Value:
         # micrograd's demo: the max-margin (hinge) loss on ±1 labels, or cross entropy for k classes,
         # plus a little L2 regularization.
-        data_loss = hinge_loss(scores, y) if classes == 2 else cross_entropy(scores, y)
-        return data_loss + l2_penalty(model.parameters(), alpha=1e-4)
+        return _data_loss(scores, y, classes) + l2_penalty(model.parameters(), alpha=1e-4)
 
     y = labels * 2 - 1 if classes == 2 else labels
     print(
         f"MLP(2, {sizes}), {len(model.parameters())} parameters, on {len(X)} {args.dataset} points "
         f"({classes} classes{', standardized' if args.standardize else ''})"
     )
-    history = fit(
-        model,
-        X,
-        y,
-        loss,
-        SGD(model.parameters(), lr=args.lr),
-        steps=args.steps,
-        progress=not args.quiet,
-        schedule=lambda k: args.lr * (1.0 - 0.9 * k / args.steps),  # micrograd's decay to 10%
-    )
+    try:
+        history = fit(
+            model,
+            X,
+            y,
+            loss,
+            SGD(model.parameters(), lr=args.lr),
+            steps=args.steps,
+            progress=not args.quiet,
+            schedule=lambda k: args.lr * (1.0 - 0.9 * k / args.steps),  # micrograd's decay to 10%
+        )
+    except ArithmeticError as err:  # diverged: fit's FloatingPointError says at which step, what to try
+        # An op that overflows (w ** 2 in the L2 term) raises before fit sees the loss: say what to try.
+        hint = "" if isinstance(err, FloatingPointError) else "; training diverged: lower --lr"
+        print(f"{parser.prog}: error: {err}{hint}", file=sys.stderr)
+        return 1
     print(f"trained: {history}")
-    if args.steps == 0:
-        return 0
 
-    out = Path(args.out)
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     written = _plots(model, X, labels, history, out, name=args.dataset)
     written += _neuron_diagram(model, X, y, loss, out)
@@ -82,30 +112,102 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nn.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=DATASETS, default="moons", help="default: moons")
-    parser.add_argument("--n", type=int, default=100, help="number of points (default 100)")
+    parser.add_argument("--n", type=_whole(1), default=100, help="number of points (default 100)")
     parser.add_argument("--hidden", type=_sizes, default=[16, 16], help="hidden sizes, e.g. 16,16 (default)")
-    parser.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    parser.add_argument("--lr", type=float, default=1.0, help="initial learning rate (default 1.0)")
-    parser.add_argument("--seed", type=int, default=1337, help="for the data and the weights (default 1337)")
+    parser.add_argument("--steps", type=_whole(0), default=100, help="training steps (default 100)")
+    parser.add_argument("--lr", type=_rate, default=1.0, help="initial learning rate (default 1.0)")
+    parser.add_argument(
+        "--seed", type=_whole(0), default=1337, help="for the data and the weights (default 1337)"
+    )
     parser.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="scale the inputs to mean 0, spread 1 (default: on)",
     )
-    parser.add_argument("--out", default="demo-out", help="folder for the figures (default ./demo-out)")
+    parser.add_argument(
+        "--out", type=_folder, default="demo-out", help="folder for the figures (default ./demo-out)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
-def _sizes(text: str) -> list[int]:
+# -- the options' types: argparse turns an ArgumentTypeError into `prog: error: argument --x: ...`,
+# -- after the usage line, and exit status 2.
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    """The type of an option that is a whole number ≥ least."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number ≥ {least}, got {text!r}")
+        return value
+
+    return whole
+
+
+def _rate(text: str) -> float:
+    """A learning rate: a finite number > 0 (0 would not train; nan and inf poison every weight)."""
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0.0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _sizes(text: str) -> list[int]:
+    """Hidden layer sizes: positive whole numbers separated by commas, e.g. 16,16."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"hidden sizes are positive ints separated by commas, got {text!r}")
     return sizes
+
+
+def _folder(text: str) -> Path:
+    """A folder the figures can go into: it exists or can be made, and can be written to."""
+    path = Path(text)
+    if not text:
+        raise argparse.ArgumentTypeError("needs a folder name, got ''")
+    # The nearest part of the path that exists decides: a file there means no folder can be made.
+    existing = path
+    while not (existing.exists() or existing.is_symlink()):
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == path else f" is under {str(existing)!r}, which"
+        raise argparse.ArgumentTypeError(f"{text!r}{where} is a file, not a folder")
+    # Try it (os.access cannot: it says yes to root even on a read-only file system): a folder
+    # made and removed again leaves no trace.
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=existing))
+    except OSError as err:
+        raise argparse.ArgumentTypeError(
+            f"cannot write in {existing} ({err.strerror}), got {text!r}"
+        ) from None
+    return path
+
+
+def _values_per_point(hidden: Sequence[int]) -> int:
+    """The values one example adds to a step's graph: 2 inputs, 2·nin + 1 per neuron, 4 for the loss.
+
+    Counted with one output; more classes add a few more, so it is a lower bound.
+    """
+    sizes = [2, *hidden, 1]
+    return 2 + sum(nout * (2 * nin + 1) for nin, nout in itertools.pairwise(sizes)) + 4
+
+
+def _data_loss(scores: list[Any], y: np.ndarray, classes: int) -> Value:
+    """The hinge loss on ±1 labels for two classes, else cross entropy."""
+    return hinge_loss(scores, y) if classes == 2 else cross_entropy(scores, y)
 
 
 def _plots(
