@@ -1,8 +1,9 @@
 """The training demo: `python -m nn.demo` trains micrograd's MLP on two moons and draws what it learned.
 
 It writes to --out (default ./demo-out): decision_boundary.png and loss.png (matplotlib, from the
-`notebooks` extra) and neuron.svg, the graph of one neuron inside the trained network, its
-gradients from the loss (graphviz's `dot`).
+`notebooks` extra) and neuron.svg (graphviz's `dot`): one neuron of the trained network on the
+training example with the smallest margin, the gradients of that example's loss, and a caption
+saying which.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from engine import Value, scope_of, tag_scopes, topo_order
 
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
-from .losses import cross_entropy, hinge_loss, l2_penalty
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty
 from .module import MLP, record
 from .optim import SGD
 from .train import History, fit, predict
@@ -75,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def loss(scores: list[Any], y: np.ndarray) -> Value:
         # micrograd's demo: the max-margin (hinge) loss on ±1 labels, or cross entropy for k classes,
         # plus a little L2 regularization.
-        return _data_loss(scores, y, classes) + l2_penalty(model.parameters(), alpha=1e-4)
+        data_loss = hinge_loss(scores, y) if classes == 2 else cross_entropy(scores, y)
+        return data_loss + l2_penalty(model.parameters(), alpha=1e-4)
 
     y = labels * 2 - 1 if classes == 2 else labels
     print(
@@ -103,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     written = _plots(model, X, labels, history, out, name=args.dataset)
-    written += _neuron_diagram(model, X, y, loss, out)
+    written += _neuron_diagram(model, X, y, classes, out)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -205,11 +207,6 @@ def _values_per_point(hidden: Sequence[int]) -> int:
     return 2 + sum(nout * (2 * nin + 1) for nin, nout in itertools.pairwise(sizes)) + 4
 
 
-def _data_loss(scores: list[Any], y: np.ndarray, classes: int) -> Value:
-    """The hinge loss on ±1 labels for two classes, else cross entropy."""
-    return hinge_loss(scores, y) if classes == 2 else cross_entropy(scores, y)
-
-
 def _plots(
     model: MLP, X: np.ndarray, labels: np.ndarray, history: History, out: Path, *, name: str
 ) -> list[Path]:
@@ -274,37 +271,102 @@ def _plots(
     return [boundary, curve]
 
 
-def _neuron_diagram(
-    model: MLP, X: np.ndarray, y: np.ndarray, loss: Callable[..., Value], out: Path
-) -> list[Path]:
-    """neuron.svg: the graph of the first layer's most-blamed neuron on the hardest example."""
+def _neuron_diagram(model: MLP, X: np.ndarray, y: np.ndarray, classes: int, out: Path) -> list[Path]:
+    """neuron.svg: one first-layer neuron on the hardest example, with the gradients of its loss."""
     try:
         draw = importlib.import_module("engine.draw")
     except ImportError:  # drawing is optional for the demo
         return []
-    # The hardest example (the smallest margin, or the lowest true-class score) has a gradient to
-    # show; after training, the others mostly sit beyond the margin and their loss is flat.
-    scores = predict(model, X)
-    margins = scores * y if scores.ndim == 1 else scores[np.arange(len(y)), y] - scores.max(axis=1)
-    k = int(np.argmin(margins))
+    k, margin = _hardest(model, X, y)
     with tag_scopes(), record(model):
-        total = loss([model(X[k])], y[k : k + 1])
-    model.zero_grad()
+        score = model(X[k])
+    total, why = _example_loss(score, y[k : k + 1], classes, margin)
+    model.zero_grad()  # fit leaves its last step's gradients in the parameters
     total.backward()
-    # The neuron with the most blame: the largest |δ| = |∂C/∂z| on this example.
-    j = max(range(len(model.layers[0].neurons)), key=lambda i: abs(model.layers[0].neurons[i].zs[0].grad))
-    place = ("layer 0", f"neuron {j}")
-    neuron_out = [node for node in topo_order(total) if scope_of(node) == place][-1]
-    path = out / "neuron.svg"
+    # The neuron with the most blame: the largest |δ| = |∂L/∂z| on this example.
+    neurons = model.layers[0].neurons
+    j = max(range(len(neurons)), key=lambda i: abs(neurons[i].zs[0].grad))
+    z = neurons[j].zs[0]
+    a = [node for node in topo_order(total) if scope_of(node) == ("layer 0", f"neuron {j}")][-1]
+    z.label, a.label = "z", "a"  # Nielsen's names: the weighted input and the activation
+    point = ", ".join(f"{v:.2f}" for v in X[k])
+    label, gap = (f"{y[k]:+d}", "y·s") if classes == 2 else (f"{y[k]}", "s[y] − the largest other s")
+    blame = (
+        f"This neuron has the largest |δ| in layer 0: δ = ∂L/∂z = {z.grad:.4g}."
+        if z.grad
+        else "δ = ∂L/∂z is 0 for every neuron of layer 0 here: each is inactive (z ≤ 0) or feeds only "
+        "inactive ones."
+    )
+    caption = [
+        f"Neuron {j} of layer 0 on training example {k}: x = ({point}), label {label}, the smallest margin "
+        f"of all ({gap} = {margin:.3f}).",
+        *why,
+        f"Each grad is ∂L/∂value for this example's loss alone (no L2 term). {blame}",
+        "Each edge into an op shows the local derivative ∂out/∂in: w's grad is δ·x, and b's is δ.",
+    ]
     try:
-        graph = draw.draw_dot(neuron_out, params=model.parameters(), edge_labels=True)
-        path.write_text(graph.pipe(format="svg", encoding="utf-8"), encoding="utf-8")
-    except RuntimeError as err:  # graphviz's `dot` program is missing: say how to get it, go on
+        diagram = draw.draw_dot(a, params=model.parameters(), edge_labels=True)
+    except ImportError as err:  # the graphviz package: a dependency, but an install can lack it
         print(f"no neuron.svg: {err}", file=sys.stderr)
         return []
     finally:
-        model.zero_grad()
+        model.zero_grad()  # the drawing holds the gradients now: none are left in the model
+    diagram.body = _captioned(diagram.body, caption)
+    path = out / "neuron.svg"
+    try:
+        path.write_text(diagram.pipe(format="svg", encoding="utf-8"), encoding="utf-8")
+    except RuntimeError as err:  # graphviz's `dot` program is missing; the DOT text needs none
+        path = out / "neuron.dot"
+        path.write_text(diagram.source, encoding="utf-8")
+        print(f"no neuron.svg: {err}", file=sys.stderr)
     return [path]
+
+
+def _example_loss(score: Any, target: np.ndarray, classes: int, margin: float) -> tuple[Value, list[str]]:
+    """One example's loss, chosen to have a gradient at its margin, and the caption's words for it."""
+    if classes > 2:
+        return cross_entropy([score], target), ["Its loss: cross entropy L = −log softmax(s)[y], never flat."]
+    if margin < 1.0:
+        return hinge_loss([score], target), [
+            "Its margin is below 1, where its hinge loss L = max(0, 1 − y·s) has a gradient."
+        ]
+    # After micrograd's recipe every example usually lies beyond the margin, where the hinge loss is
+    # 0 with slope 0: its drawing would show nothing but grad 0. The logistic loss, the hinge's smooth
+    # cousin, still says which way each value would help.
+    why = [
+        "Every margin is at least 1, where the hinge loss max(0, 1 − y·s) is 0 and has no gradient.",
+        "Shown instead: this example's logistic loss L = log(1 + exp(−y·s)), never flat.",
+    ]
+    return binary_cross_entropy([score], (target + 1) / 2), why  # softplus(s) − t·s, t = 0 or 1
+
+
+def _hardest(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[int, float]:
+    """The example with the smallest margin: y·s for one score, else s_y − max of the other scores."""
+    scores = predict(model, X)
+    if scores.ndim == 1:
+        margins = scores * y
+    else:
+        rows = np.arange(len(y))
+        others = scores.copy()
+        others[rows, y] = -np.inf
+        margins = scores[rows, y] - others.max(axis=1)
+    k = int(np.argmin(margins))
+    return k, float(margins[k])
+
+
+def _captioned(body: list[str], caption: Sequence[str]) -> list[str]:
+    """A graph's statements with caption's lines above the drawing; its own label (the legend) stays below."""
+    # engine.draw captions only its step-through frames; until to_dot takes a caption, the drawing
+    # goes into a borderless cluster, which keeps its label (the legend), and the caption is the
+    # outer graph's label, at the top. rankdir counts only in the outer graph.
+    text = "".join(line.replace("\\", "\\\\").replace('"', '\\"') + "\\l" for line in caption)
+    return [
+        f'\tgraph [rankdir=LR labelloc=t labeljust=l fontname="Helvetica" fontsize=12 label="{text}"]\n',
+        "\tsubgraph cluster_figure {\n",
+        "\t\tgraph [peripheries=0]\n",
+        *(f"\t{line}" for line in body),
+        "\t}\n",
+    ]
 
 
 if __name__ == "__main__":

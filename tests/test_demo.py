@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import os
 import re
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nn import demo
+from nn import demo, standardize
 
 PROG = "python -m nn.demo"
 
@@ -68,8 +69,13 @@ def test_python_m_nn_demo_trains_to_100_percent_and_writes_its_figures(tmp_path:
         assert (out / name).read_bytes().startswith(b"\x89PNG"), name
         assert f"wrote {out / name}" in run.stdout
     if shutil.which("dot"):
-        svg = (out / "neuron.svg").read_text()
-        assert "<svg" in svg and "layer 0 · neuron" in svg and "relu" in svg
+        texts = svg_texts((out / "neuron.svg").read_text(encoding="utf-8"))
+        # micrograd's recipe leaves every margin above 1, where the hinge loss has no gradient: the
+        # figure shows the logistic loss instead, says so, and its neuron has a gradient.
+        assert any(CAPTION.fullmatch(text) for text in texts)
+        assert all(line in texts for line in FLAT_HINGE)
+        assert "relu" in texts and record(texts, "z")["grad"] != 0.0
+        assert f"wrote {out / 'neuron.svg'}" in run.stdout
 
 
 def test_demo_options_and_a_clear_message_without_matplotlib(
@@ -232,3 +238,93 @@ def test_demo_reports_a_diverging_run_in_one_line_and_exit_status_1(
     assert re.search(r"lower (the learning rate|--lr)", line, re.IGNORECASE), line
     assert "trained:" not in captured.out
     assert not list(tmp_path.iterdir())  # no figures of a broken model
+
+
+# -- neuron.svg: a neuron whose gradient is not zero, and a caption saying what is shown -----------
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
+FLAT_HINGE = [
+    "Every margin is at least 1, where the hinge loss max(0, 1 − y·s) is 0 and has no gradient.",
+    "Shown instead: this example's logistic loss L = log(1 + exp(−y·s)), never flat.",
+]
+HINGE = ["Its margin is below 1, where its hinge loss L = max(0, 1 − y·s) has a gradient."]
+CROSS_ENTROPY = ["Its loss: cross entropy L = −log softmax(s)[y], never flat."]
+CAPTION = re.compile(
+    r"Neuron (\d+) of layer 0 on training example (\d+): x = \((\S+), (\S+)\), label (\S+), "
+    r"the smallest margin of all \((y·s|s\[y\] − the largest other s) = (\S+)\)\."
+)
+
+
+def svg_texts(svg: str) -> list[str]:
+    """The texts of an SVG drawn by graphviz, in order: caption lines, record fields, labels."""
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def record(texts: list[str], label: str) -> dict[str, float]:
+    """The numbers in the record of the value labelled label: {"data": ...} and "grad" if it has one."""
+    i = texts.index(label) + 1
+    fields = {}
+    while i < len(texts) and re.fullmatch(r"(data|grad) \S+", texts[i]):
+        name, number = texts[i].split()
+        fields[name] = float(number)
+        i += 1
+    return fields
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    ("args", "why", "blamed"),
+    [
+        # Trained until every margin is past 1 (as micrograd's recipe leaves moons): the hinge is flat.
+        ("--dataset xor --n 8 --hidden 4 --steps 30", FLAT_HINGE, True),
+        ("--dataset moons --n 20 --hidden 8 --steps 2", HINGE, True),
+        ("--dataset spiral --n 30 --hidden 8 --steps 3", CROSS_ENTROPY, True),
+        # One hidden neuron, inactive on the hardest example: nothing to blame, and the caption says so.
+        ("--dataset moons --n 10 --hidden 1 --steps 1 --seed 11", HINGE, False),
+    ],
+)
+def test_demo_draws_a_neuron_with_a_gradient_and_says_which_in_the_caption(
+    args: str, why: list[str], blamed: bool, tmp_path: Path
+) -> None:
+    assert demo.main([*args.split(), "--quiet", "--out", str(tmp_path)]) == 0
+    texts = svg_texts((tmp_path / "neuron.svg").read_text(encoding="utf-8"))
+    first = next(CAPTION.fullmatch(t) for t in texts if t.startswith("Neuron "))
+    assert first is not None, texts[:5]
+    j, k, x0, x1 = int(first[1]), int(first[2]), float(first[3]), float(first[4])
+    # The caption names an example of the training data and the neuron that is drawn.
+    options = dict(zip(args.split()[::2], args.split()[1::2]))
+    X, _ = demo.DATASETS[options["--dataset"]](n=int(options["--n"]), seed=int(options.get("--seed", 1337)))
+    X, _, _ = standardize(X)
+    assert (x0, x1) == (round(X[k, 0], 2), round(X[k, 1], 2))
+    assert f"layer 0 · neuron {j}" in texts
+    assert texts[texts.index(first[0]) + 1 : texts.index(first[0]) + 1 + len(why)] == why
+    # The neuron's path: z = w·x + b and a = relu(z), their grads ∂L/∂z = δ and ∂L/∂a.
+    z, a = record(texts, "z"), record(texts, "a")
+    assert a["grad"] != 0.0
+    if blamed:
+        assert z["grad"] != 0.0 and "This neuron has the largest |δ| in layer 0: δ = ∂L/∂z = " in " ".join(
+            texts
+        )
+    else:
+        assert z["grad"] == 0.0 and "δ = ∂L/∂z is 0 for every neuron of layer 0 here" in " ".join(texts)
+    # This one example's loss alone: w's grad is δ·x (no L2 term, nothing left over from training).
+    for i in (0, 1):
+        x, w = record(texts, f"x{i}"), record(texts, f"w{i}")
+        assert w["grad"] == pytest.approx(z["grad"] * x["data"], abs=2e-4)
+
+
+def test_demo_without_dot_writes_the_neurons_dot_text_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    out = tmp_path / "figures"
+    args = ["--dataset", "moons", "--n", "20", "--hidden", "8", "--steps", "2", "--quiet", "--out", str(out)]
+    assert demo.main(args) == 0
+    captured = capsys.readouterr()
+    assert "no neuron.svg: graphviz's `dot` program is not installed" in captured.err
+    assert f"wrote {out / 'neuron.dot'}" in captured.out
+    assert not (out / "neuron.svg").exists()
+    dot = (out / "neuron.dot").read_text(encoding="utf-8")
+    assert CAPTION.search(dot) and HINGE[0] in dot
+    z = re.search(r'label="\{ z \| data (\S+) \| grad (\S+) \}"', dot)
+    assert z is not None and float(z[2]) != 0.0
