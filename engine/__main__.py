@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+
 from . import Value, gradcheck, topo_order
 
 
@@ -10,7 +13,15 @@ def neuron(x1: Value, x2: Value, w1: Value, w2: Value, b: Value) -> Value:
     return (x1 * w1 + x2 * w2 + b).tanh()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print o, each input's gradient do/dinput, and the numerical check; --help says so."""
+    # No options: argparse gives --help, and refuses anything else with its usage and exit status 2.
+    parser = argparse.ArgumentParser(
+        prog="python -m engine",
+        description="Backpropagate through micrograd's lecture neuron, o = tanh(x1*w1 + x2*w2 + b): print "
+        "each input's gradient do/dinput and check it against central differences.",
+    )
+    parser.parse_args(argv)
     inputs = [
         Value(2.0, label="x1"),
         Value(0.0, label="x2"),
