@@ -369,6 +369,7 @@ def to_dot(
     collapse: str | None = None,
     legend: bool = True,
     max_nodes: int = 300,
+    caption: Sequence[str] = (),
 ) -> str:
     """The graph behind root as DOT text: a record per value, a small node per op, edges in order.
 
@@ -376,16 +377,18 @@ def to_dot(
     module docstring); color_by="grad" fills each value by its share of the largest |grad|.
     edge_labels=True labels each edge into an op with ∂out/∂input at the current values. Values
     made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
-    collapse="neuron" draws each innermost scope as one box.
+    collapse="neuron" draws each innermost scope as one box. caption: lines of text above the legend.
     """
     require_node("to_dot", root)
+    if isinstance(caption, str) or not all(isinstance(line, str) for line in caption):
+        raise TypeError(f"to_dot: caption must be a sequence of str lines, got {caption!r:.80}")
     options = _Options(rankdir, precision, tuple(fields), clusters, collapse, legend, max_nodes)
     if color_by not in LOOKS:
         raise ValueError(f"to_dot: color_by must be one of {', '.join(map(repr, LOOKS))}, got {color_by!r}")
     known = None if params is None else set(params)
     _check_size(root, known, options)
     g = _prepare(_analyse(root, known), options)
-    return _dot(g, LOOKS[color_by](g, precision, edge_labels), options)
+    return _dot(g, LOOKS[color_by](g, precision, edge_labels), options, caption)
 
 
 @dataclass(frozen=True)

@@ -305,13 +305,12 @@ def _neuron_diagram(model: MLP, X: np.ndarray, y: np.ndarray, classes: int, out:
         "Each edge into an op shows the local derivative ∂out/∂in: w's grad is δ·x, and b's is δ.",
     ]
     try:
-        diagram = draw.draw_dot(a, params=model.parameters(), edge_labels=True)
+        diagram = draw.draw_dot(a, params=model.parameters(), edge_labels=True, caption=caption)
     except ImportError as err:  # the graphviz package: a dependency, but an install can lack it
         print(f"no neuron.svg: {err}", file=sys.stderr)
         return []
     finally:
         model.zero_grad()  # the drawing holds the gradients now: none are left in the model
-    diagram.body = _captioned(diagram.body, caption)
     path = out / "neuron.svg"
     try:
         path.write_text(diagram.pipe(format="svg", encoding="utf-8"), encoding="utf-8")
@@ -352,21 +351,6 @@ def _hardest(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[int, float]:
         margins = scores[rows, y] - others.max(axis=1)
     k = int(np.argmin(margins))
     return k, float(margins[k])
-
-
-def _captioned(body: list[str], caption: Sequence[str]) -> list[str]:
-    """A graph's statements with caption's lines above the drawing; its own label (the legend) stays below."""
-    # engine.draw captions only its step-through frames; until to_dot takes a caption, the drawing
-    # goes into a borderless cluster, which keeps its label (the legend), and the caption is the
-    # outer graph's label, at the top. rankdir counts only in the outer graph.
-    text = "".join(line.replace("\\", "\\\\").replace('"', '\\"') + "\\l" for line in caption)
-    return [
-        f'\tgraph [rankdir=LR labelloc=t labeljust=l fontname="Helvetica" fontsize=12 label="{text}"]\n',
-        "\tsubgraph cluster_figure {\n",
-        "\t\tgraph [peripheries=0]\n",
-        *(f"\t{line}" for line in body),
-        "\t}\n",
-    ]
 
 
 if __name__ == "__main__":
