@@ -380,7 +380,7 @@ def to_dot(
     collapse="neuron" draws each innermost scope as one box. caption: lines of text above the legend.
     """
     require_node("to_dot", root)
-    if isinstance(caption, str) or not all(isinstance(line, str) for line in caption):
+    if not isinstance(caption, (list, tuple)) or not all(isinstance(line, str) for line in caption):
         raise TypeError(f"to_dot: caption must be a sequence of str lines, got {caption!r:.80}")
     options = _Options(rankdir, precision, tuple(fields), clusters, collapse, legend, max_nodes)
     if color_by not in LOOKS:

@@ -579,3 +579,16 @@ if __name__ == "__main__":  # regenerate the README figure: python tests/test_dr
     FIGURES.mkdir(parents=True, exist_ok=True)
     (FIGURES / "quickstart.dot").write_text(to_dot(quickstart(), edge_labels=True), encoding="utf-8")
     draw_dot(quickstart(), edge_labels=True).render(outfile=FIGURES / "quickstart.svg", cleanup=True)
+
+
+@pytest.mark.parametrize("legend", [True, False])
+def test_a_caption_is_drawn_above_the_legend_as_written(legend: bool) -> None:
+    lines = ["What is shown: <x> & its grad", "second line"]
+    dot = to_dot(quickstart(), caption=lines, legend=legend)
+    assert captions([dot]) == lines
+
+
+@pytest.mark.parametrize("caption", ["one string", [1.0], None])
+def test_a_caption_must_be_lines_of_text(caption: Any) -> None:
+    with pytest.raises(TypeError, match="to_dot: caption must be a sequence of str lines"):
+        to_dot(quickstart(), caption=caption)
