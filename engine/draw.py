@@ -842,7 +842,7 @@ def _step_through(caller: str, root: Node, grad: float, options: dict[str, Any])
         '<div class="bpl-controls"><button type="button" data-bpl="prev">&#9664; previous</button> '
         f'<input type="range" min="0" max="{last}" value="0" step="1" data-bpl="slider" aria-label="step"> '
         '<button type="button" data-bpl="next">next &#9654;</button> '
-        f'<span data-bpl="count">step 0 of {last}</span></div>\n'
+        '<span data-bpl="count">the seed</span></div>\n'
     )
     box = (
         f'<div class="bpl-steps" id="bpl{key}" data-paints="{html.escape(data[0])}">\n<style>{_CSS}</style>\n'
@@ -983,7 +983,9 @@ document.querySelectorAll(".bpl-steps").forEach(function (box) {
     at = k;
     frames.forEach(function (f, i) { f.hidden = i !== at; });
     slider.value = at;
-    count.textContent = "step " + at + " of " + (frames.length - 1);
+    // Frame 0 is the seed and the last the finished pass: the steps between are the ops, as captioned.
+    var last = frames.length - 1;
+    count.textContent = at === 0 ? "the seed" : at === last ? "done" : "step " + at + " of " + (last - 1);
   }
   slider.addEventListener("input", function () { show(Number(slider.value)); });
   box.querySelector("[data-bpl=prev]").addEventListener("click", function () { show(at - 1); });

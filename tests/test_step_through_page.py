@@ -193,7 +193,9 @@ def test_each_frame_of_the_page_looks_as_backward_frames_draws_it(
     )
     for action, k, state in zip(actions, expected, json.loads(run.stdout)):
         assert state["shown"] == [i == k for i in range(last + 1)], action
-        assert state["count"] == f"step {k} of {last}"
+        assert state["count"] == (
+            "the seed" if k == 0 else "done" if k == last else f"step {k} of {last - 1}"
+        )
         assert looks(state["svg"]) == looks(drawn[k]), f"frame {k} after {action!r}"
 
 
