@@ -144,7 +144,7 @@ BAD_FILES = {
     ),
     "nan parameter": (
         json.dumps({**_valid(), "parameters": {**_valid()["parameters"], "layers.1.neurons.0.b": math.nan}}),
-        "is nan, not a finite number",
+        "must be a finite number, got nan",
     ),
 }
 
