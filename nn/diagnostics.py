@@ -661,7 +661,7 @@ def _scaling_run(
             schedule=lambda k: lr * (1.0 - 0.9 * k / steps),
             callback=keep,
         )
-    except (FloatingPointError, OverflowError):  # fit's inf/NaN loss; the engine's float overflow
+    except FloatingPointError:  # fit stops on a loss that overflows or becomes inf or NaN
         diverged = len(seen)  # the step after the last one recorded
     hidden = activation_stats(model, X).layers[:-1]
     losses = seen.loss or [math.nan]
