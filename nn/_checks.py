@@ -70,6 +70,8 @@ def described(value: object) -> str:
     """value with its type, for messages about a wrong type: "str '0.5'", "NoneType None"."""
     if isinstance(value, np.ndarray) and value.shape != ():
         return f"an array of shape {value.shape}"
+    if isinstance(value, Value):  # its repr names its type
+        return f"{value!r:.60}"
     return f"{type(value).__name__} {show(value)}"
 
 
