@@ -88,7 +88,9 @@ def is_real(x: object) -> TypeGuard[numbers.Real]:
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
-def check_int(fn: str, arg: str, value: object, least: int | None = 0, most: int | None = None) -> int:
+def check_int(
+    fn: str, arg: str, value: object, least: int | None = 0, *, most: int | None = None, why: str = ""
+) -> int:
     """value as an int in [least, most] (either bound may be None), or a ValueError naming fn and arg."""
     if is_int(value):
         n = int(value)
@@ -102,7 +104,7 @@ def check_int(fn: str, arg: str, value: object, least: int | None = 0, most: int
         rule = "a non-negative int"
     else:
         rule = "an int" if least is None else f"an int ≥ {least}"
-    raise ValueError(f"{fn}: {arg} must be {rule}, got {show(value)}")
+    raise ValueError(f"{fn}: {arg} must be {rule}{why}, got {show(value)}")
 
 
 def check_real(

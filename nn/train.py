@@ -120,7 +120,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
         raise ValueError(f"fit: X has {len(rows)} rows but y has {len(labels)} labels")
     steps = check_int("fit", "steps", steps)
     if batch_size is not None:
-        batch_size = check_int("fit", "batch_size", batch_size, 1, len(rows))
+        batch_size = check_int("fit", "batch_size", batch_size, 1, most=len(rows))
     rng = np.random.default_rng(check_seed("fit", seed))
     history = History()
     bar = _ProgressBar(steps) if progress else None
