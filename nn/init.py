@@ -56,7 +56,7 @@ def resolve_init(init: str | Init, owner: str) -> Init:
     return INITS[init]
 
 
-def make_rng(seed: int | Rng | None, owner: str = "make_rng") -> Rng:
+def make_rng(seed: int | Rng | None, owner: str = "make_rng", arg: str = "seed") -> Rng:
     """A random source: the global `random` module for None (so random.seed() works as in
     micrograd), a fresh random.Random(seed) for an int (numpy's too), the source itself if one is given."""
     if seed is None:
@@ -65,4 +65,4 @@ def make_rng(seed: int | Rng | None, owner: str = "make_rng") -> Rng:
         return random.Random(int(seed))
     if callable(getattr(seed, "uniform", None)) and callable(getattr(seed, "gauss", None)):
         return seed  # type: ignore[return-value]  # an Rng: it has what a scheme draws with
-    raise TypeError(f"{owner}: seed must be an int, a random.Random or None, got {described(seed)}")
+    raise TypeError(f"{owner}: {arg} must be an int, a random.Random or None, got {described(seed)}")
