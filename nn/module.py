@@ -238,7 +238,7 @@ class MLP(Module):
         seed: int | Rng | None = None,
     ) -> None:
         nin = check_int("MLP", "nin", nin, 1)
-        widths = _sizes(nouts)
+        widths = _layer_sizes(nouts)
         if isinstance(activation, str):
             hidden = [activation] * (len(widths) - 1)
         elif isinstance(activation, Iterable) and not isinstance(activation, (Set, Mapping)):
@@ -351,8 +351,8 @@ def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
         raise
 
 
-def _sizes(nouts: object) -> list[int]:
-    """MLP's layer sizes: a non-empty ordered sequence of positive ints."""
+def _layer_sizes(nouts: object) -> list[int]:
+    """MLP's nouts checked: a non-empty ordered sequence of positive ints (nn.load checks a file's so)."""
     if (
         isinstance(nouts, (str, bytes, Set, Mapping))
         or not isinstance(nouts, Iterable)

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._checks import check_int, described, is_real, show
-from .module import MLP, Layer, Module, Neuron
+from ._checks import check_int, described, is_int, is_real, show
+from .module import MLP, Layer, Module, Neuron, _layer_sizes
 
 try:  # POSIX: a save holds a lock on its temporary file, so a later save can tell an abandoned one
     import fcntl
@@ -86,7 +86,7 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{where} is not a saved model (no {FORMAT!r} format tag)")
     version = document.get("version")
-    if not (_is_int(version) and version == VERSION):
+    if not (is_int(version) and version == VERSION):
         raise ValueError(f"{where} has format version {show(version)}; this library reads version {VERSION}")
     config, state = document.get("model"), document.get("parameters")
     kind = config.get("type") if isinstance(config, dict) else None
@@ -141,10 +141,6 @@ def _parameter(name: str, x: object) -> float:
     return value
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 def _parameter_count(config: dict[str, Any]) -> int:
     """How many parameters the architecture in config has, its sizes checked (no model is built)."""
     kind = config["type"]
@@ -155,12 +151,8 @@ def _parameter_count(config: dict[str, Any]) -> int:
     extra = [key for key in config if key not in keys]
     if extra:  # an entry this version does not know would be silently dropped
         raise ValueError(f"its model section has an unexpected {show(extra[0])} entry")
-    if kind == "MLP":
-        nouts = config["nouts"]
-        if not isinstance(nouts, list) or not nouts:
-            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {show(nouts)}")
-        sizes = [check_int("MLP", "nin", config["nin"], 1)]
-        sizes += [check_int("MLP", f"nouts[{i}]", n, 1) for i, n in enumerate(nouts)]
+    if kind == "MLP":  # checked as MLP() checks them, without building it
+        sizes = [check_int("MLP", "nin", config["nin"], 1), *_layer_sizes(config["nouts"])]
     else:
         sizes = [check_int(kind, "nin", config["nin"], 1)]
         sizes.append(check_int(kind, "nout", config["nout"], 1) if kind == "Layer" else 1)
