@@ -180,7 +180,7 @@ def ordered(fn: str, arg: str, value: object) -> list[Any]:
 
 
 def numeric_array(fn: str, arg: str, value: object) -> np.ndarray:
-    """value as a numpy array of finite numbers: int64 if they are ints or bools, else float64.
+    """value as a numpy array of finite numbers: int64 for ints or bools (unsigned ones kept), else float64.
 
     A ragged list, a str, None or another object among the numbers gets a message saying where it
     is; so does the first NaN or inf. Arrays (and what converts to one, like a DataFrame) are read

@@ -220,7 +220,7 @@ def test_bad_arguments_name_the_function_and_the_value(make, kwargs, start, valu
         (([[1.0, 2.0]], [0.0, "0"], [1.0, 1.0]), r"mean\[1\] must be a number, got str '0'"),
         (([[1.0, 2.0]], [0.0, 0.0], [1.0, math.inf]), r"std must hold finite numbers, got inf at row 1"),
         (([[1.0, 2.0]], [0.0, 0.0], None), "both mean and std"),
-        (([[1.0, 2.0]], [0.0], [1.0, 1.0]), r"mean must hold one finite number per column \(2\)"),
+        (([[1.0, 2.0]], [0.0], [1.0]), r"mean must hold one finite number per column \(2\)"),
         (([[1.0, 2.0]], [0.0, 0.0], [1.0, -1.0]), "std must be ≥ 0"),
     ],
 )

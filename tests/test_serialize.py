@@ -183,22 +183,34 @@ def test_kill_9_at_any_moment_leaves_a_whole_model_and_the_next_save_cleans_up(t
     save(model, path)
     rng = random.Random(0)
     deadline = time.monotonic() + 20.0
-    for _ in range(20):  # bounded in count and in time
+    left_behind = 0  # kills that left a temporary file: the cleanup below has something to do
+    for kill in range(20):  # bounded in count and in time
         pid = os.fork()
         if pid == 0:  # the saver: a child process that never returns into the tests
             try:
                 _save_forever(path)
             finally:
                 os._exit(1)
-        time.sleep(rng.uniform(0.0, 0.1))  # a few saves in, at a random moment of one
+        if kill % 2:
+            time.sleep(rng.uniform(0.0, 0.1))  # a few saves in, at a random moment of one
+        else:  # mid-write: as soon as a save's temporary file appears, at a random moment after
+            _wait_for(lambda: any(name.endswith(".tmp") for name in os.listdir(tmp_path)), deadline)
+            time.sleep(rng.uniform(0.0, 0.002))
         os.kill(pid, signal.SIGKILL)  # no cleanup of any kind runs
         os.waitpid(pid, 0)
         values = set(load(path).state_dict().values())  # the old model or a newer one, whole
         assert len(values) == 1
+        left_behind += any(name.endswith(".tmp") for name in os.listdir(tmp_path))
         if time.monotonic() > deadline:
             break
+    assert left_behind > 0
     save(model, path)
     assert os.listdir(tmp_path) == ["model.json"]
+
+
+def _wait_for(condition: Any, deadline: float) -> None:
+    while not condition() and time.monotonic() < deadline:
+        pass
 
 
 def test_a_parameter_holding_a_numpy_number_saves(tmp_path: Path) -> None:
