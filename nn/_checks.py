@@ -80,11 +80,15 @@ def described(value: object) -> str:
 
 def is_int(x: object) -> TypeGuard[numbers.Integral]:
     """An int or a numpy integer, but not a bool (True is not a size)."""
+    if type(x) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
 
 
 def is_real(x: object) -> TypeGuard[numbers.Real]:
     """A real number (int, float, Fraction, numpy integer or floating scalar), not a bool; maybe inf."""
+    if type(x) is float or type(x) is int:  # the common case (every parameter saved), without the ABC check
+        return True
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
