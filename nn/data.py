@@ -7,11 +7,11 @@ Every maker returns (X, y): X a float64 array of shape (n, 2), y an int64 array 
 from __future__ import annotations
 
 import math
-import numbers
-from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
+
+from ._checks import check_int, check_real, check_seed, is_int, matrix, non_negative, numeric_array, show
 
 __all__ = ["make_blobs", "make_circles", "make_moons", "make_spiral", "make_xor", "standardize"]
 
@@ -21,9 +21,9 @@ Labels = npt.NDArray[np.int64]
 
 def make_moons(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> tuple[Array, Labels]:
     """Two interleaving half circles: (cos t, sin t) is class 0, (1 − cos t, 1 − sin t − ½) class 1."""
-    _check_n("make_moons", n, 2)
-    _check_scale("make_moons", "noise", noise)
-    rng = np.random.default_rng(seed)
+    n = _check_n("make_moons", n, 2)
+    non_negative("make_moons", "noise", noise)
+    rng = np.random.default_rng(check_seed("make_moons", seed))
     n_out = n // 2
     t_out = np.linspace(0.0, math.pi, n_out)
     t_in = np.linspace(0.0, math.pi, n - n_out)
@@ -38,11 +38,12 @@ def make_circles(
     n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0
 ) -> tuple[Array, Labels]:
     """Two concentric circles: radius 1 is class 0, radius `factor` (0 ≤ factor < 1) class 1."""
-    _check_n("make_circles", n, 2)
-    _check_scale("make_circles", "noise", noise)
-    if not (_is_real(factor) and 0.0 <= float(factor) < 1.0):
-        raise ValueError(f"make_circles: factor (the inner radius) must be in [0, 1), got {factor!r}")
-    rng = np.random.default_rng(seed)
+    n = _check_n("make_circles", n, 2)
+    non_negative("make_circles", "noise", noise)
+    factor = check_real(
+        "make_circles", "factor (the inner radius)", factor, "in [0, 1)", lambda f: 0.0 <= f < 1.0
+    )
+    rng = np.random.default_rng(check_seed("make_circles", seed))
     n_out = n // 2
 
     def circle(count: int, radius: float) -> Array:
@@ -50,7 +51,7 @@ def make_circles(
         t = np.linspace(0.0, 2.0 * math.pi, count, endpoint=False)
         return radius * np.column_stack([np.cos(t), np.sin(t)])
 
-    points, y = _shuffled(rng, [circle(n_out, 1.0), circle(n - n_out, float(factor))])
+    points, y = _shuffled(rng, [circle(n_out, 1.0), circle(n - n_out, factor)])
     return points + rng.normal(scale=noise, size=points.shape), y
 
 
@@ -58,10 +59,10 @@ def make_spiral(
     n: int = 300, classes: int = 3, noise: float = 0.2, seed: int | None = 0
 ) -> tuple[Array, Labels]:
     """CS231n's spiral: arm j is r·(sin t, cos t), r from 0 to 1, t sweeping 4 radians (+ noise)."""
-    _check_int("make_spiral", "classes", classes, 2)
-    _check_n("make_spiral", n, classes)
-    _check_scale("make_spiral", "noise", noise)
-    rng = np.random.default_rng(seed)
+    classes = check_int("make_spiral", "classes", classes, 2)
+    n = _check_n("make_spiral", n, classes)
+    non_negative("make_spiral", "noise", noise)
+    rng = np.random.default_rng(check_seed("make_spiral", seed))
     arms = []
     for j, count in enumerate(_split(n, classes)):
         r = np.linspace(0.0, 1.0, count)
@@ -75,9 +76,9 @@ def make_spiral(
 
 def make_xor(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[Array, Labels]:
     """Four clusters at (±1, ±1); the label is 1 where the signs differ: XOR of x₁ > 0 and x₂ > 0."""
-    _check_n("make_xor", n, 4)
-    _check_scale("make_xor", "noise", noise)
-    rng = np.random.default_rng(seed)
+    n = _check_n("make_xor", n, 4)
+    non_negative("make_xor", "noise", noise)
+    rng = np.random.default_rng(check_seed("make_xor", seed))
     # Clusters in the order of their labels: (−1, −1) and (1, 1) are 0, (−1, 1) and (1, −1) are 1.
     corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
     counts = _split(n, 4)
@@ -90,19 +91,23 @@ def make_blobs(
     n: int = 100, centers: int | npt.ArrayLike = 3, std: float = 1.0, seed: int | None = 0
 ) -> tuple[Array, Labels]:
     """Gaussian blobs: class i is centre cᵢ + N(0, std²) noise; k centres drawn in [−10, 10]² from seed."""
-    _check_scale("make_blobs", "std", std)
-    rng = np.random.default_rng(seed)
-    if _is_int(centers):
-        _check_int("make_blobs", "centers", centers, 1)
-        means = rng.uniform(-10.0, 10.0, size=(int(centers), 2))  # sklearn's default box
+    non_negative("make_blobs", "std", std)
+    rng = np.random.default_rng(check_seed("make_blobs", seed))
+    if is_int(centers):
+        k = check_int("make_blobs", "centers", centers, 1)
+        means = rng.uniform(-10.0, 10.0, size=(k, 2))  # sklearn's default box
     else:
-        means = np.asarray(centers, dtype=np.float64)
+        try:
+            means = np.asarray(centers, dtype=np.float64)
+        except (TypeError, ValueError):  # ragged, or not numbers
+            means = np.full((0,), math.nan)
         if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] != 2 or not np.isfinite(means).all():
+            shape = f"shape {means.shape}" if means.size else show(centers)
             raise ValueError(
                 "make_blobs: centers must be a number of centres or an array of shape (k, 2) "
-                f"of finite numbers, got shape {means.shape}"
+                f"of finite numbers, got {shape}"
             )
-    _check_n("make_blobs", n, len(means))
+    n = _check_n("make_blobs", n, len(means))
     counts = _split(n, len(means))
     points, y = _shuffled(rng, [np.repeat(means[i : i + 1], c, axis=0) for i, c in enumerate(counts)])
     return points + rng.normal(scale=std, size=points.shape), y
@@ -118,11 +123,7 @@ def standardize(
     Scale test data with the training data's statistics: `Xs, mu, sd = standardize(X_train)`, then
     `standardize(X_test, mu, sd)`. A column with σ = 0 is centred but not divided (no NaN).
     """
-    data = np.array(X, dtype=np.float64)  # a copy: the caller's array is not touched
-    if data.ndim != 2 or data.shape[0] < 1:
-        raise ValueError(f"standardize: X must be a 2-D array with at least one row, got shape {data.shape}")
-    if not np.isfinite(data).all():
-        raise ValueError("standardize: X holds NaN or infinite values")
+    data = matrix("standardize", X)  # read only: the caller's array is not touched
     if (mean is None) != (std is None):
         raise ValueError("standardize: pass both mean and std (the training statistics) or neither")
     if mean is None or std is None:
@@ -151,32 +152,14 @@ def _split(n: int, k: int) -> list[int]:
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
-def _is_int(x: object) -> TypeGuard[numbers.Integral]:
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_real(x: object) -> TypeGuard[numbers.Real]:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check_int(fn: str, name: str, value: object, least: int, why: str = "") -> None:
-    if not (_is_int(value) and int(value) >= least):
-        raise ValueError(f"{fn}: {name} must be a whole number ≥ {least}{why}, got {value!r}")
-
-
-def _check_n(fn: str, n: object, classes: int) -> None:
+def _check_n(fn: str, n: object, classes: int) -> int:
     # At least one point per class, so every label 0..k−1 occurs.
-    _check_int(fn, "n", n, classes, " (a point per class)" if classes > 1 else "")
-
-
-def _check_scale(fn: str, name: str, value: object) -> None:
-    if not (_is_real(value) and float(value) >= 0.0):
-        raise ValueError(f"{fn}: {name} must be a finite number ≥ 0, got {value!r}")
+    return check_int(fn, "n", n, classes, why=" (a point per class)" if classes > 1 else "")
 
 
 def _stat(name: str, value: npt.ArrayLike, columns: int) -> Array:
-    stat = np.asarray(value, dtype=np.float64)
-    if stat.shape != (columns,) or not np.isfinite(stat).all():
+    stat = numeric_array("standardize", name, value).astype(np.float64)
+    if stat.shape != (columns,):
         raise ValueError(
             f"standardize: {name} must hold one finite number per column ({columns}), got shape {stat.shape}"
         )

@@ -24,8 +24,9 @@ import numpy as np
 
 from engine import no_grad
 
+from ._checks import check_int, check_real, check_seed, non_negative, positive
 from .data import make_moons, standardize
-from .init import Init, Rng, he, resolve_init
+from .init import Init, Rng, he, make_rng, resolve_init
 from .losses import hinge_loss, l2_penalty, mse_loss
 from .module import MLP
 from .optim import SGD
@@ -133,6 +134,7 @@ def gradient_flow(model: MLP, lr: float | None = None) -> GradientFlow:
     and bias_mean_abs_grad is the biases' mean |grad| on its own. Without lr, update_ratio is
     ‖g‖/‖w‖ (the step at lr = 1), and the table says so.
     """
+    lr = None if lr is None else non_negative("gradient_flow", "lr", lr)
     layers = []
     for i, layer in enumerate(model.layers):
         w = np.array([p.grad for n in layer.neurons for p in n.w], dtype=float)
@@ -199,6 +201,9 @@ def flag_gradients(
     The second measure catches that: a step that would move a layer's weights `update` times
     their own size. Raises if no gradient reached the output layer (no backward yet?).
     """
+    vanish = positive("flag_gradients", "vanish", vanish)
+    explode = positive("flag_gradients", "explode", explode)
+    update = positive("flag_gradients", "update", update)
     if not flow.output.mean_abs_grad > 0.0:
         raise ValueError(
             f"flag_gradients: the output layer ({flow.output.name}) has no gradient, so there is "
@@ -220,6 +225,8 @@ def flag_gradients(
 
 def plot_gradient_flow(flow: GradientFlow, ax: Any = None, vanish: float = 1e-3, explode: float = 1e3) -> Any:
     """Bars of mean |grad| per layer, dots for max |grad|, on a log scale, with the flag thresholds."""
+    vanish = positive("plot_gradient_flow", "vanish", vanish)
+    explode = positive("plot_gradient_flow", "explode", explode)
     ax = _axes(ax)
     x = np.arange(len(flow.layers))
     ax.bar(x, [layer.mean_abs_grad for layer in flow.layers], color="#4477AA", label="mean |grad|")
@@ -292,8 +299,9 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     σ'(z) = a(1 − a) < 0.01, so almost no gradient passes). Dead: a ReLU unit whose output is
     exactly 0 on every example (no gradient reaches its weights from any of them).
     """
-    if not 0.0 < saturation < 1.0:
-        raise ValueError(f"activation_stats: saturation must be in (0, 1), got {saturation!r}")
+    saturation = check_real(
+        "activation_stats", "saturation", saturation, "in (0, 1)", lambda s: 0.0 < s < 1.0
+    )
     rows = _rows(X, "activation_stats")
     outputs = _layer_outputs(model, rows)
     layers = []
@@ -346,6 +354,7 @@ def _saturated(a: np.ndarray, activation: str, saturation: float) -> float | Non
 
 def plot_activations(stats: ActivationStats, ax: Any = None, bins: int = 40) -> Any:
     """A histogram of each layer's activations over the examples, overlaid (outline only)."""
+    bins = check_int("plot_activations", "bins", bins, 1)
     ax = _axes(ax)
     for layer in stats.layers:
         ax.hist(layer.values.ravel(), bins=bins, histtype="step", label=f"{layer.name} ({layer.activation})")
@@ -418,8 +427,7 @@ class Blame:
 
 def blame(model: MLP, top: int = 10) -> Blame:
     """The top parameters ranked by |∂C/∂p| (ties in named_parameters order), and δ = ∂C/∂z per neuron."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"blame: top must be a positive int, got {top!r}")
+    top = check_int("blame", "top", top, 1)
     named = model.named_parameters()
     ranked = sorted(named, key=lambda pair: -abs(pair[1].grad))  # stable: ties keep model order
     neurons = [
@@ -464,9 +472,12 @@ def vanishing_gradients(
     in the output layer and understates the vanishing. One example has nothing to cancel. The
     squared error, unlike cross-entropy, never saturates: a huge output still gets a gradient.
     """
+    depth, width, batch = _experiment_sizes("vanishing_gradients", depth, width, batch)
+    rng = make_rng(seed, "vanishing_gradients")
+    lr = None if lr is None else non_negative("vanishing_gradients", "lr", lr)
     X, labels = make_moons(max(batch, 100), seed=0)
     X, _, _ = standardize(X)
-    model = MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
+    model = MLP(2, [width] * depth + [1], activation=activation, init=init, seed=rng)
     preds = [model(row) for row in X[:batch]]
     mse_loss(preds, (labels[:batch] * 2 - 1).tolist()).backward()
     return gradient_flow(model, lr=lr)
@@ -527,6 +538,11 @@ def compare_inits(
     explode: float = 1e3,
 ) -> InitComparison:
     """vanishing_gradients for sigmoid + U(−1, 1), tanh + Xavier, ReLU + He, and ReLU + gain × He."""
+    depth, width, batch = _experiment_sizes("compare_inits", depth, width, batch)
+    gain = positive("compare_inits", "gain", gain)
+    vanish = positive("compare_inits", "vanish", vanish)
+    explode = positive("compare_inits", "explode", explode)
+    make_rng(seed, "compare_inits")  # checked here, used by each run
     settings: list[tuple[str, str, str | Init]] = [
         ("sigmoid + U(-1, 1)", "sigmoid", "uniform"),
         ("tanh + Xavier", "tanh", "xavier"),
@@ -627,6 +643,12 @@ def input_scaling(
     The recipe: MLP(2, [16, 16, 1]) (the same weights for both runs), hinge loss + 1e-4 L2, SGD
     with the learning rate lr·(1 − 0.9k/steps), every example each step.
     """
+    scale = positive("input_scaling", "scale", scale)
+    steps = check_int("input_scaling", "steps", steps, 1)
+    n = check_int("input_scaling", "n", n, 2)
+    seed = check_seed("input_scaling", seed)
+    make_rng(model_seed, "input_scaling", "model_seed")
+    lr = non_negative("input_scaling", "lr", lr)
     X, labels = make_moons(n, noise=0.1, seed=seed)
     X = X * scale
     y = labels * 2 - 1
@@ -661,7 +683,7 @@ def _scaling_run(
             schedule=lambda k: lr * (1.0 - 0.9 * k / steps),
             callback=keep,
         )
-    except (FloatingPointError, OverflowError):  # fit's inf/NaN loss; the engine's float overflow
+    except FloatingPointError:  # fit stops on a loss that overflows or becomes inf or NaN
         diverged = len(seen)  # the step after the last one recorded
     hidden = activation_stats(model, X).layers[:-1]
     losses = seen.loss or [math.nan]
@@ -680,6 +702,15 @@ def _scaling_run(
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _experiment_sizes(fn: str, depth: int, width: int, batch: int) -> tuple[int, int, int]:
+    """An experiment's MLP depth and width and its batch, each a positive int."""
+    return (
+        check_int(fn, "depth", depth, 1),
+        check_int(fn, "width", width, 1),
+        check_int(fn, "batch", batch, 1),
+    )
 
 
 def _ratio(a: float, b: float, zero_over_zero: float = math.nan) -> float:

@@ -20,7 +20,6 @@ a leaf that backward's topological sort still walks: ops saved are the cheap par
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ import numpy as np
 
 from engine import BackwardWork, Value, backward_work
 
+from ._checks import check_int, non_negative, ordered, positive
 from .data import make_moons, standardize
 from .losses import hinge_loss, l2_penalty
 from .module import MLP, Neuron
@@ -59,12 +59,9 @@ class FreezePolicy:
     patience: int = 5
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold)) or (
-            self.threshold < 0
-        ):
-            raise ValueError(f"FreezePolicy: threshold must be a finite number ≥ 0, got {self.threshold!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"FreezePolicy: patience must be an int ≥ 1, got {self.patience!r}")
+        # Stored as a plain float and int (a numpy number is accepted and converted); frozen, so set directly.
+        object.__setattr__(self, "threshold", non_negative("FreezePolicy", "threshold", self.threshold))
+        object.__setattr__(self, "patience", check_int("FreezePolicy", "patience", self.patience, 1))
 
 
 def neuron_grad(neuron: Neuron) -> float:
@@ -72,18 +69,19 @@ def neuron_grad(neuron: Neuron) -> float:
     return max(abs(p.grad) for p in (*neuron.w, neuron.b))
 
 
-def _neuron(model: MLP, layer: int, index: int) -> Neuron:
+def _neuron(fn: str, model: MLP, layer: int, index: int) -> Neuron:
+    layer, index = check_int(fn, "layer", layer, None), check_int(fn, "index", index, None)
     if not 0 <= layer < len(model.layers):
-        raise IndexError(f"freeze: layer {layer} is not in 0..{len(model.layers) - 1}")
+        raise IndexError(f"{fn}: layer {layer} is not in 0..{len(model.layers) - 1}")
     neurons = model.layers[layer].neurons
     if not 0 <= index < len(neurons):
-        raise IndexError(f"freeze: layer {layer} has neurons 0..{len(neurons) - 1}, not {index}")
+        raise IndexError(f"{fn}: layer {layer} has neurons 0..{len(neurons) - 1}, not {index}")
     return neurons[index]
 
 
 def freeze_neuron(model: MLP, optimizer: Optimizer, layer: int, index: int) -> Neuron:
     """Stop training model.layers[layer].neurons[index]: requires_grad = False and optimizer.freeze."""
-    neuron = _neuron(model, layer, index)
+    neuron = _neuron("freeze_neuron", model, layer, index)
     params = [*neuron.w, neuron.b]
     optimizer.freeze(params)  # first: it raises if these are not the optimizer's, changing nothing
     for p in params:
@@ -94,7 +92,7 @@ def freeze_neuron(model: MLP, optimizer: Optimizer, layer: int, index: int) -> N
 
 def unfreeze_neuron(model: MLP, optimizer: Optimizer, layer: int, index: int) -> Neuron:
     """Train the neuron again: requires_grad = True and optimizer.unfreeze (its state resumes)."""
-    neuron = _neuron(model, layer, index)
+    neuron = _neuron("unfreeze_neuron", model, layer, index)
     params = [*neuron.w, neuron.b]
     optimizer.unfreeze(params)
     for p in params:
@@ -282,12 +280,16 @@ def freezing_experiment(
     every run is trained again in turn (same results: training is deterministic) and each step keeps
     its fastest time.
     """
-    if not thresholds or any(t <= 0 for t in thresholds):
-        raise ValueError(
-            f"freezing_experiment: thresholds must be > 0 (0 is the baseline), got {thresholds!r}"
-        )
-    if not 1 <= last <= steps:
-        raise ValueError(f"freezing_experiment: last must be in 1..steps ({steps}), got {last}")
+    fn = "freezing_experiment"
+    levels = ordered(fn, "thresholds", thresholds)
+    if not levels:
+        raise ValueError(f"{fn}: thresholds must hold at least one threshold > 0 (0 is the baseline), got []")
+    thresholds = [positive(fn, f"thresholds[{i}]", t) for i, t in enumerate(levels)]  # 0 is the baseline's
+    steps, width = check_int(fn, "steps", steps, 1), check_int(fn, "width", width, 1)
+    seed, examples = check_int(fn, "seed", seed), check_int(fn, "examples", examples, 2)
+    patience, repeats = check_int(fn, "patience", patience, 1), check_int(fn, "repeats", repeats, 1)
+    lr, alpha = non_negative(fn, "lr", lr), non_negative(fn, "alpha", alpha)
+    last = check_int(fn, "last", last, 1, most=steps)
     X, y = make_moons(examples, noise=0.1, seed=seed)
     X_test, y_test = make_moons(examples, noise=0.1, seed=seed + 1)
     X, mean, std = standardize(X)

@@ -11,6 +11,8 @@ import random
 from collections.abc import Callable
 from typing import Protocol
 
+from ._checks import described, is_int, show
+
 __all__ = ["INITS", "Init", "Rng", "he", "make_rng", "resolve_init", "uniform", "xavier"]
 
 
@@ -48,19 +50,19 @@ def resolve_init(init: str | Init, owner: str) -> Init:
     """The scheme named by init, or init itself if it is a function."""
     if callable(init):
         return init
-    if init not in INITS:
-        raise ValueError(f"{owner}: unknown init {init!r}; choose one of {', '.join(map(repr, INITS))}")
+    if not isinstance(init, str) or init not in INITS:
+        choices = ", ".join(map(repr, INITS))
+        raise ValueError(f"{owner}: unknown init {show(init)}; choose one of {choices}, or pass a function")
     return INITS[init]
 
 
-def make_rng(seed: int | Rng | None) -> Rng:
+def make_rng(seed: int | Rng | None, owner: str = "make_rng", arg: str = "seed") -> Rng:
     """A random source: the global `random` module for None (so random.seed() works as in
-    micrograd), a fresh random.Random(seed) for an int, the source itself if one is given."""
+    micrograd), a fresh random.Random(seed) for an int (numpy's too), the source itself if one is given."""
     if seed is None:
         return random
-    if not isinstance(seed, bool):
-        if isinstance(seed, int):
-            return random.Random(seed)
-        if callable(getattr(seed, "uniform", None)) and callable(getattr(seed, "gauss", None)):
-            return seed
-    raise TypeError(f"seed: needs an int, a random.Random or None, got {type(seed).__name__} {seed!r}")
+    if is_int(seed):
+        return random.Random(int(seed))
+    if callable(getattr(seed, "uniform", None)) and callable(getattr(seed, "gauss", None)):
+        return seed  # type: ignore[return-value]  # an Rng: it has what a scheme draws with
+    raise TypeError(f"{owner}: {arg} must be an int, a random.Random or None, got {described(seed)}")

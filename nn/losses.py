@@ -7,14 +7,16 @@ list of logits per example). Targets are plain numbers: a list, a numpy array, o
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import add
-from typing import Literal, cast
+from typing import Literal
+
+import numpy as np
 
 from engine import Value
+
+from ._checks import data_number, described, is_int, non_negative, ordered, show
 
 __all__ = [
     "Reduction",
@@ -77,15 +79,21 @@ def cross_entropy(
     reduction: Reduction = "mean",
 ) -> Value:
     """L = mean over examples of logsumexp(z) − z_y = −log softmax(z)_y, y the class index."""
+    items = [logits] if isinstance(logits, Value) else ordered("cross_entropy", "logits", logits)
     # One example (a list of logits and one label) is a batch of one, as in PyTorch.
-    one = len(logits) > 0 and isinstance(logits[0], Value)
-    rows = [cast("Sequence[Value]", logits)] if one else cast("Sequence[Sequence[Value]]", logits)
+    one = len(items) > 0 and isinstance(items[0], Value)
+    if one and _is_sequence(labels) and len(items) == len(ordered("cross_entropy", "labels", labels)) > 1:
+        # n Values for n labels: one logit per example, a model with one output.
+        raise _one_output(f"{len(items)} Values for {len(items)} labels")
+    rows = [items] if one else items
     classes = _labels("cross_entropy", labels, len(rows))
     losses = []
     width = 0
     for i, (row, y) in enumerate(zip(rows, classes)):
         shifted = _shifted("cross_entropy", row, i)
         width = width or len(shifted)
+        if width == 1:  # softmax over one class is 1: no loss, no gradient, nothing learned
+            raise _one_output(f"1 for example {i}")
         if len(shifted) != width:
             raise ValueError(f"cross_entropy: example {i} has {len(shifted)} logits, example 0 has {width}")
         if not 0 <= y < width:
@@ -98,10 +106,9 @@ def cross_entropy(
 
 def l2_penalty(params: Iterable[Value], alpha: float = 1e-4) -> Value:
     """R = α · Σ p², weight decay as a loss term (micrograd's demo uses α = 1e-4)."""
-    if not (isinstance(alpha, numbers.Real) and math.isfinite(alpha) and alpha >= 0.0):
-        raise ValueError(f"l2_penalty: alpha must be a finite number ≥ 0, got {alpha!r}")
+    alpha = non_negative("l2_penalty", "alpha", alpha)
     ps = _values("l2_penalty", params, "parameter")
-    return float(alpha) * _sum([p**2 for p in ps])
+    return alpha * _sum([p**2 for p in ps])
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -142,35 +149,38 @@ def _shifted(loss: str, logits: Sequence[Value], example: int | None = None) -> 
 def _values(loss: str, xs: Iterable[Value] | Value, what: str, example: int | None = None) -> list[Value]:
     """xs as a non-empty list of Values, or an error naming the loss and the first offender."""
     where = "" if example is None else f" of example {example}"
-    if isinstance(xs, Value):
-        xs = [xs]
-    try:
-        items = list(xs)
-    except TypeError:
-        raise TypeError(f"{loss}: needs a list of Values as {what}s, got {type(xs).__name__}") from None
+    items = [xs] if isinstance(xs, Value) else ordered(loss, f"the {what}s{where}", xs)
     if not items:
         raise ValueError(f"{loss}: got no {what}s{where}")
     for i, x in enumerate(items):
         if not isinstance(x, Value):
-            raise TypeError(f"{loss}: {what} {i}{where} must be a Value, got {type(x).__name__} {x!r:.60}")
+            raise TypeError(f"{loss}: {what} {i}{where} must be a Value, got {described(x)}")
     return items
 
 
 def _numbers(loss: str, xs: Targets, what: str) -> list[float]:
     """xs as a list of finite floats (a lone number is a list of one)."""
-    items = list(xs) if isinstance(xs, Iterable) else [xs]
-    out: list[float] = []
-    for i, x in enumerate(items):
-        if isinstance(x, Value):
-            raise TypeError(f"{loss}: {what} {i} is a Value; targets are plain numbers: pass its .data")
-        if not isinstance(x, numbers.Real):
-            shape = getattr(x, "shape", None)
-            kind = f"an array of shape {shape}" if shape is not None else type(x).__name__
-            raise TypeError(f"{loss}: {what} {i} must be a number, got {kind}: targets are a flat list")
-        if not math.isfinite(x):
-            raise ValueError(f"{loss}: {what} {i} is {x!r}; targets must be finite")
-        out.append(float(x))
-    return out
+    items = ordered(loss, f"the {what}s", xs) if _is_sequence(xs) else [_lone(xs)]
+    return [data_number(loss, f"{what} {i}", x) for i, x in enumerate(items)]
+
+
+def _is_sequence(xs: object) -> bool:
+    """Whether xs is a collection of targets rather than one (a number, a 0-d array, a Value)."""
+    if isinstance(xs, np.ndarray):
+        return xs.ndim > 0
+    return isinstance(xs, Iterable) and not isinstance(xs, Value)
+
+
+def _lone(x: object) -> object:
+    """One target or label: a 0-d array's number, else x itself."""
+    return x[()] if isinstance(x, np.ndarray) else x
+
+
+def _one_output(got: str) -> ValueError:
+    return ValueError(
+        f"cross_entropy: each example must have k logits, one per class, got {got}: the model has one "
+        "output. Give it one output per class (MLP(nin, [..., k])), or use binary_cross_entropy for two"
+    )
 
 
 def _pairs(
@@ -186,12 +196,14 @@ def _pairs(
 
 def _labels(loss: str, labels: Iterable[int] | int, n: int) -> list[int]:
     """Class indices: integers, one per example (floats are refused: PyTorch reads those as probabilities)."""
-    items = list(labels) if isinstance(labels, Iterable) else [labels]
+    items = ordered(loss, "labels", labels) if _is_sequence(labels) else [_lone(labels)]
     if n == 0:
         raise ValueError(f"{loss}: got no examples")
     if len(items) != n:
         raise ValueError(f"{loss}: {n} examples but {len(items)} labels")
+    classes = []
     for i, y in enumerate(items):
-        if isinstance(y, bool) or not isinstance(y, numbers.Integral):
-            raise TypeError(f"{loss}: label {y!r} (example {i}) must be an integer class index")
-    return [int(y) for y in items]
+        if not is_int(y):
+            raise TypeError(f"{loss}: label {show(y)} (example {i}) must be an integer class index")
+        classes.append(int(y))
+    return classes

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any, SupportsFloat
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from engine import Value, is_tagging_scopes, scope
 
+from ._checks import check_int, data_number, described, ordered, show
 from .init import Init, Rng, make_rng, resolve_init
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron", "record"]
@@ -64,7 +64,7 @@ class Module:
                 + (f"; missing {_some(missing)}" if missing else "")
                 + (f"; unexpected {_some(extra)}" if extra else "")
             )
-        values = {name: _finite_number(state[name], f"{owner}: entry {name!r}") for name in named}
+        values = {name: data_number(owner, f"entry {name!r}", state[name]) for name in named}
         for name, p in named.items():  # only now, with every entry checked, change the model
             p.data = values[name]
 
@@ -111,11 +111,12 @@ class Neuron(Module):
         seed: int | Rng | None = None,
         fan_out: int = 1,
     ) -> None:
-        _check_size(nin, "Neuron", "nin")
-        if activation not in ACTIVATIONS:
+        nin = check_int("Neuron", "nin", nin, 1)
+        fan_out = check_int("Neuron", "fan_out", fan_out, 1)
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             choices = ", ".join(map(repr, ACTIVATIONS))
-            raise ValueError(f"Neuron: unknown activation {activation!r}; choose one of {choices}")
-        rng = make_rng(seed)
+            raise ValueError(f"Neuron: unknown activation {show(activation)}; choose one of {choices}")
+        rng = make_rng(seed, "Neuron")
         scheme = resolve_init(init, "Neuron")
         # micrograd draws each weight with random.uniform(-1, 1) in this order and starts b at 0:
         # with init="uniform" and the same random.seed(), the weights are micrograd's own.
@@ -137,8 +138,12 @@ class Neuron(Module):
         """The pre-activations z recorded by record(), one per call; z.grad is δ = ∂C/∂z after backward."""
         return self._zs
 
-    def __call__(self, x: Sequence[Value]) -> Value:
-        """σ(Σᵢ wᵢxᵢ + b)."""
+    def __call__(self, x: Inputs) -> Value:
+        """σ(Σᵢ wᵢxᵢ + b) for one example x of nin numbers or Values."""
+        return self._run(_inputs("Neuron", x, len(self.w)))
+
+    def _run(self, x: list[Value]) -> Value:
+        """__call__ on inputs already checked (by the layer or MLP that holds this neuron)."""
         if is_tagging_scopes():  # for drawings: a box around this neuron's nodes
             with scope(self._name):
                 return self._forward(x)
@@ -172,8 +177,9 @@ class Layer(Module):
         init: str | Init = "uniform",
         seed: int | Rng | None = None,
     ) -> None:
-        _check_size(nout, "Layer", "nout")
-        rng = make_rng(seed)
+        nin = check_int("Layer", "nin", nin, 1)
+        nout = check_int("Layer", "nout", nout, 1)
+        rng = make_rng(seed, "Layer")
         self.neurons = [
             Neuron(nin, nonlin, activation=activation, init=init, seed=rng, fan_out=nout) for _ in range(nout)
         ]
@@ -184,12 +190,16 @@ class Layer(Module):
         for j, n in enumerate(self.neurons):
             n._name = f"neuron {j}"
 
-    def __call__(self, x: Sequence[Value]) -> list[Value]:
-        """[neuron(x) for each neuron]."""
+    def __call__(self, x: Inputs) -> list[Value]:
+        """[neuron(x) for each neuron], x one example of nin numbers or Values."""
+        return self._run(_inputs("Layer", x, len(self.neurons[0].w)))
+
+    def _run(self, x: list[Value]) -> list[Value]:
+        """__call__ on inputs already checked: the inputs are converted once, not once per neuron."""
         if is_tagging_scopes():
             with scope(self._name):
-                return [n(x) for n in self.neurons]
-        return [n(x) for n in self.neurons]
+                return [n._run(x) for n in self.neurons]
+        return [n._run(x) for n in self.neurons]
 
     @property
     def activation(self) -> str:
@@ -227,17 +237,24 @@ class MLP(Module):
         init: str | Init = "uniform",
         seed: int | Rng | None = None,
     ) -> None:
-        _check_size(nin, "MLP", "nin")
-        if isinstance(nouts, (int, str)) or not nouts:
-            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        hidden = [activation] * (len(nouts) - 1) if isinstance(activation, str) else list(activation)
-        if len(hidden) != len(nouts) - 1:
+        nin = check_int("MLP", "nin", nin, 1)
+        widths = _layer_sizes(nouts)
+        if isinstance(activation, str):
+            hidden = [activation] * (len(widths) - 1)
+        elif isinstance(activation, Iterable) and not isinstance(activation, (Set, Mapping)):
+            hidden = list(activation)
+        else:
             raise ValueError(
-                f"MLP: activation lists one name per hidden layer ({len(nouts) - 1}), "
-                f"got {len(hidden)}: {activation!r}"
+                "MLP: activation must be a name or a list of names, one per hidden layer, "
+                f"got {show(activation)}"
             )
-        rng = make_rng(seed)
-        sizes = [nin, *nouts]
+        if len(hidden) != len(widths) - 1:
+            raise ValueError(
+                f"MLP: activation lists one name per hidden layer ({len(widths) - 1}), "
+                f"got {len(hidden)}: {show(activation)}"
+            )
+        rng = make_rng(seed, "MLP")
+        sizes = [nin, *widths]
         self.layers = [
             Layer(sizes[i], sizes[i + 1], activation=act, init=init, seed=rng)
             for i, act in enumerate([*hidden, output_activation])
@@ -262,21 +279,12 @@ class MLP(Module):
         """The last layer's outputs for one example x: a Value if it has one neuron, else a list."""
         h: list[Value] = self.inputs(x)
         for layer in self.layers:
-            h = layer(h)
+            h = layer._run(h)
         return h[0] if len(h) == 1 else h
 
     def inputs(self, x: Inputs) -> list[Value]:
         """x as Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
-        if isinstance(x, np.ndarray):
-            if x.ndim != 1:
-                raise ValueError(f"MLP: one example is a 1-d row of {self.nin} numbers, got shape {x.shape}")
-            x = x.tolist()
-        if len(x) != self.nin:
-            raise ValueError(f"MLP: expected {self.nin} inputs, got {len(x)}: {_short(x)}")
-        return [
-            xi if isinstance(xi, Value) else Value(xi, label=f"x{i}", requires_grad=False)
-            for i, xi in enumerate(x)
-        ]
+        return _inputs("MLP", x, self.nin)
 
     def config(self) -> dict[str, Any]:
         """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
@@ -317,26 +325,47 @@ def record(model: Module) -> Iterator[Module]:
             n._recording = nested
 
 
-def _check_size(n: object, owner: str, what: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{owner}: {what} must be a positive int, got {n!r}")
+def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
+    """One example x as nin Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise ValueError(f"{owner}: one example is a 1-d row of {nin} numbers, got shape {x.shape}")
+        x = x.tolist()
+    elif not isinstance(x, (list, tuple)):
+        x = ordered(owner, "x", x)  # a set or dict has no order to match the weights by
+    if len(x) != nin:
+        raise ValueError(f"{owner}: expected {nin} inputs, got {len(x)}: {show(x)}")
+    try:
+        return [
+            xi if isinstance(xi, Value) else Value(xi, label=f"x{i}", requires_grad=False)
+            for i, xi in enumerate(x)
+        ]
+    except TypeError:  # Value() refused one: find it, and name the model and the input
+        for i, xi in enumerate(x):
+            try:
+                _ = xi if isinstance(xi, Value) else Value(xi)
+            except TypeError:
+                raise TypeError(
+                    f"{owner}: input {i} must be a number or a Value, got {described(xi)}"
+                ) from None
+        raise
 
 
-def _finite_number(x: object, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"{where} must be a number, got {type(x).__name__} {x!r:.60}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{where} is {value}, not a finite number")
-    return value
+def _layer_sizes(nouts: object) -> list[int]:
+    """MLP's nouts checked: a non-empty ordered sequence of positive ints (nn.load checks a file's so)."""
+    if (
+        isinstance(nouts, (str, bytes, Set, Mapping))
+        or not isinstance(nouts, Iterable)
+        or (isinstance(nouts, np.ndarray) and nouts.ndim != 1)
+    ):
+        raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {show(nouts)}")
+    sizes = list(nouts)
+    if not sizes:
+        raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {show(nouts)}")
+    return [check_int("MLP", f"nouts[{i}]", n, 1) for i, n in enumerate(sizes)]
 
 
 def _some(names: Sequence[str], limit: int = 5) -> str:
     """A few names for an error message, and how many more there are."""
     shown = ", ".join(map(repr, names[:limit]))
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _short(x: object) -> str:
-    text = repr(x)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -10,10 +10,11 @@ state does not advance: unfrozen later, it carries on as if the frozen steps had
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping, Set
 
 from engine import Value
+
+from ._checks import check_real, described, non_negative, ordered, show
 
 __all__ = ["SGD", "Adam", "Optimizer"]
 
@@ -38,7 +39,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, lr: float) -> None:
-        self._lr = _non_negative(type(self).__name__, "lr", lr)
+        self._lr = non_negative(type(self).__name__, "lr", lr)
 
     @property
     def frozen(self) -> list[Value]:
@@ -107,8 +108,8 @@ class SGD(Optimizer):
         frozen: Params = (),
     ) -> None:
         super().__init__(params, lr, frozen=frozen)
-        self.momentum = _non_negative("SGD", "momentum", momentum)
-        self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
+        self.momentum = non_negative("SGD", "momentum", momentum)
+        self.weight_decay = non_negative("SGD", "weight_decay", weight_decay)
         self.velocity = [0.0] * len(self.params)  # v, aligned with params
 
     def _update(self, i: int, x: float, g: float) -> float:
@@ -134,14 +135,17 @@ class Adam(Optimizer):
         frozen: Params = (),
     ) -> None:
         super().__init__(params, lr, frozen=frozen)
-        if not (isinstance(betas, tuple | list) and len(betas) == 2):
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (
-            _check("Adam", "beta1", betas[0], lambda b: 0.0 <= b < 1.0, "in [0, 1)"),
-            _check("Adam", "beta2", betas[1], lambda b: 0.0 <= b < 1.0, "in [0, 1)"),
+        pair = (
+            list(betas) if isinstance(betas, Iterable) and not isinstance(betas, (str, Set, Mapping)) else []
         )
-        self.eps = _check("Adam", "eps", eps, lambda x: x > 0.0, "> 0")
-        self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        if len(pair) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {show(betas)}")
+        self.betas = (
+            check_real("Adam", "beta1", pair[0], "in [0, 1)", lambda b: 0.0 <= b < 1.0),
+            check_real("Adam", "beta2", pair[1], "in [0, 1)", lambda b: 0.0 <= b < 1.0),
+        )
+        self.eps = check_real("Adam", "eps", eps, "> 0", lambda x: x > 0.0)
+        self.weight_decay = non_negative("Adam", "weight_decay", weight_decay)
         # Aligned with params. Each parameter counts its own steps: a frozen one's do not advance,
         # so its bias correction carries on where it stopped.
         self.m = [0.0] * len(self.params)
@@ -168,9 +172,10 @@ def _positions_of(optimizer: str, params: Iterable[Value]) -> dict[Value, int]:
             f"{optimizer}: params must be a list of Values (e.g. model.parameters()), got one Value"
         )
     positions: dict[Value, int] = {}
-    for i, p in enumerate(params):
+    # In order: each parameter's state is found by its position (a set's order changes between runs).
+    for i, p in enumerate(ordered(optimizer, "params", params)):
         if not isinstance(p, Value):
-            raise TypeError(f"{optimizer}: parameter {i} must be a Value, got {type(p).__name__} {p!r:.60}")
+            raise TypeError(f"{optimizer}: parameter {i} must be a Value, got {described(p)}")
         if p in positions:
             raise ValueError(
                 f"{optimizer}: parameter {i} is parameter {positions[p]} again; each must appear once"
@@ -179,14 +184,3 @@ def _positions_of(optimizer: str, params: Iterable[Value]) -> dict[Value, int]:
     if not positions:
         raise ValueError(f"{optimizer}: got an empty parameter list (a generator that was already read?)")
     return positions
-
-
-def _non_negative(optimizer: str, name: str, value: float) -> float:
-    return _check(optimizer, name, value, lambda x: x >= 0.0, "≥ 0")
-
-
-def _check(optimizer: str, name: str, value: float, ok: Callable[[float], bool], rule: str) -> float:
-    """value as a float if it is a finite real number satisfying ok, else a ValueError."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and ok(value):
-        return float(value)
-    raise ValueError(f"{optimizer}: {name} must be a finite number {rule}, got {value!r}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_int, check_real, check_seed, is_int, non_negative, ordered
 from .data import make_moons, standardize
 from .diagnostics import _layer_outputs
 from .losses import binary_cross_entropy, hinge_loss
@@ -155,7 +156,11 @@ def dead_neuron_experiment(
     dead first-layer unit stays dead for good (its inputs never change); one in a later layer can
     revive if the layers below move its inputs. At lr 1.0 most units die within the first 3 steps.
     """
-    X, labels = make_moons(n, noise=0.1, seed=data_seed)
+    fn = "dead_neuron_experiment"
+    widths = _widths(fn, widths)
+    n, steps = check_int(fn, "n", n, 2), check_int(fn, "steps", steps, 1)
+    lr, seed = non_negative(fn, "lr", lr), check_int(fn, "seed", seed)
+    X, labels = make_moons(n, noise=0.1, seed=check_seed(fn, data_seed, "data_seed"))
     X, _, _ = standardize(X)
     y = labels * 2 - 1  # hinge loss wants ±1
     model = MLP(2, [*widths, 1], seed=seed)
@@ -196,8 +201,18 @@ def magnitude_mask(mask: Mask, weights: Mapping[str, float], keep: Sequence[floa
     fraction is (1 − p)^k up to rounding, without the drift of rounding p of what is left each
     round. weights holds the trained values (a state_dict); biases are never masked.
     """
+    layers = _by_layer(mask)
+    fractions = ordered("magnitude_mask", "keep", keep)
+    if len(fractions) != len(layers):
+        raise ValueError(
+            f"magnitude_mask: keep must hold one fraction per layer ({len(layers)}), got {len(fractions)}"
+        )
+    keep = [
+        check_real("magnitude_mask", f"keep[{i}]", k, "in [0, 1]", lambda k: 0.0 <= k <= 1.0)
+        for i, k in enumerate(fractions)
+    ]
     new = dict(mask)
-    for layer, names in _by_layer(mask).items():
+    for layer, names in layers.items():
         target = max(1, round(len(names) * keep[layer]))
         alive = [name for name in names if mask[name]]
         # A stable sort: equal magnitudes go in parameter order, so the mask is deterministic.
@@ -227,6 +242,7 @@ def train_masked(
     The optimizer leaves frozen parameters untouched, so a masked weight stays exactly 0 through
     training: its gradient is computed (it is still in the graph) but never applied.
     """
+    steps, lr = check_int("train_masked", "steps", steps, 1), non_negative("train_masked", "lr", lr)
     named = dict(model.named_parameters())
     masked = [named[name] for name, kept in mask.items() if not kept]
     for p in masked:
@@ -314,6 +330,18 @@ def lottery_ticket(
     starts at 0, so a ReLU unit is dead from step 0. That hits the control harder (its mask was
     not chosen for its weights) and can leave it with a constant output.
     """
+    fn = "lottery_ticket"
+    widths = _widths(fn, widths)
+    rounds, steps = check_int(fn, "rounds", rounds), check_int(fn, "steps", steps, 1)
+    prune_fraction = _fraction(fn, "prune_fraction", prune_fraction)
+    if output_fraction is not None:
+        output_fraction = _fraction(fn, "output_fraction", output_fraction)
+    seed = check_int(fn, "seed", seed, None)
+    control_seed = None if control_seed is None else check_int(fn, "control_seed", control_seed, None)
+    data_seed = check_int(fn, "data_seed", data_seed)
+    n, n_test = check_int(fn, "n", n, 2), check_int(fn, "n_test", n_test, 2)
+    lr, noise = non_negative(fn, "lr", lr), non_negative(fn, "noise", noise)
+    target = check_real(fn, "target", target, "in [0, 1]", lambda t: 0.0 <= t <= 1.0)
     output_rate = prune_fraction / 2 if output_fraction is None else output_fraction
     X, y = make_moons(n, noise=noise, seed=data_seed)
     X, mean, std = standardize(X)
@@ -393,6 +421,15 @@ def _layer_fractions(mask: Mask) -> list[float]:
     return [sum(mask[name] for name in names) / len(names) for names in _by_layer(mask).values()]
 
 
+def _widths(fn: str, widths: Sequence[int]) -> list[int]:
+    """An experiment's hidden layer widths: an ordered sequence of positive ints."""
+    return [check_int(fn, f"widths[{i}]", w, 1) for i, w in enumerate(ordered(fn, "widths", widths))]
+
+
+def _fraction(fn: str, arg: str, value: object) -> float:
+    return check_real(fn, arg, value, "in [0, 1)", lambda p: 0.0 <= p < 1.0)
+
+
 def _check_mlp(model: object, owner: str) -> None:
     if not isinstance(model, MLP):
         raise TypeError(f"{owner}: needs an nn.MLP, got {type(model).__name__}")
@@ -404,14 +441,14 @@ def _check_prunable(model: MLP, neurons: Iterable[tuple[int, int]]) -> set[tuple
     unknown, outputs = [], []
     last = len(model.layers) - 1
     for item in neurons:
-        ok = isinstance(item, (tuple, list)) and len(item) == 2
-        ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in item)
-        if not ok or not 0 <= item[0] <= last or not 0 <= item[1] < len(model.layers[item[0]].neurons):
+        ok = isinstance(item, (tuple, list, np.ndarray)) and len(item) == 2 and all(is_int(v) for v in item)
+        i, j = (int(item[0]), int(item[1])) if ok else (-1, -1)  # numpy's ints too, as np.argwhere gives
+        if not ok or not 0 <= i <= last or not 0 <= j < len(model.layers[i].neurons):
             unknown.append(item)
-        elif item[0] == last:
-            outputs.append(tuple(item))
+        elif i == last:
+            outputs.append((i, j))
         else:
-            drop.add((item[0], item[1]))
+            drop.add((i, j))
     if unknown:
         raise ValueError(f"prune: no such neurons (layer, neuron) in a {model.sizes} MLP: {unknown}")
     if outputs:

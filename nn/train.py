@@ -15,6 +15,8 @@ import numpy as np
 
 from engine import Value, no_grad
 
+from ._checks import check_int, check_seed, label_vector, matrix, numeric_array, ordered
+
 __all__ = ["History", "accuracy", "fit", "predict"]
 
 Loss = Callable[[list[Any], np.ndarray], Value]
@@ -46,7 +48,7 @@ class History:
         if not self.loss:
             return "History(0 steps)"
         return (
-            f"History({len(self)} steps, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}, "
+            f"History({len(self)} steps, loss {_loss_text(self.loss[0])} -> {_loss_text(self.loss[-1])}, "
             f"accuracy {self.accuracy[-1]:.0%}, {self.seconds:.2f} s)"
         )
 
@@ -61,20 +63,32 @@ def predict(model: Callable[[Any], Any], X: Any) -> np.ndarray:
 
 def accuracy(preds: Any, y: Any) -> float:
     """The fraction classed right: a single score says class 1 (or +1) when > 0; several, their argmax."""
-    scores = (
-        np.asarray(preds, dtype=float)
-        if isinstance(preds, np.ndarray)
-        else np.array([_numbers(p) for p in preds], dtype=float)
+    outputs = (
+        preds if hasattr(preds, "__array__") else [_numbers(p) for p in ordered("accuracy", "preds", preds)]
     )
-    labels = np.asarray(y)
+    scores = numeric_array("accuracy", "preds", outputs)
+    if scores.ndim == 2 and scores.shape[1] == 1:  # a column of single scores, as torch gives
+        scores = scores[:, 0]
+    labels = label_vector("accuracy", y)
     if len(scores) != len(labels) or len(labels) == 0:
         raise ValueError(
             f"accuracy: needs as many predictions as labels (> 0), got {len(scores)} and {len(labels)}"
         )
     if scores.ndim == 1:  # one score: labels are ±1 (hinge) or 0/1 (logistic); both split at 0
         right = (scores > 0) == (labels > 0)
-    else:
+    elif scores.ndim == 2:
+        k = scores.shape[1]
+        outside = (labels < 0) | (labels >= k) | (labels != np.floor(labels))
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValueError(
+                f"accuracy: y must hold class indices 0..{k - 1} (one per score), got {labels[i]} at row {i}"
+            )
         right = scores.argmax(axis=1) == labels
+    else:
+        raise ValueError(
+            f"accuracy: preds must be one score or one row of scores per example, got shape {scores.shape}"
+        )
     return float(right.mean())
 
 
@@ -89,7 +103,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     progress: bool = True,
     *,
     schedule: Callable[[int], float] | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     callback: Callable[[int, History], None] | None = None,
 ) -> History:
     """Train model on (X, y) for steps steps: forward, loss(preds, labels), backward, optimizer.step().
@@ -101,16 +115,13 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     would only spend time scanning the graph's many objects.
     """
     rows = _rows(X, "fit")
-    labels = np.asarray(y)
+    labels = label_vector("fit", y)
     if len(labels) != len(rows):
         raise ValueError(f"fit: X has {len(rows)} rows but y has {len(labels)} labels")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"fit: steps must be a non-negative int, got {steps!r}")
-    if batch_size is not None and not 1 <= batch_size <= len(rows):
-        raise ValueError(
-            f"fit: batch_size must be between 1 and {len(rows)} (the examples), got {batch_size}"
-        )
-    rng = np.random.default_rng(seed)
+    steps = check_int("fit", "steps", steps)
+    if batch_size is not None:
+        batch_size = check_int("fit", "batch_size", batch_size, 1, most=len(rows))
+    rng = np.random.default_rng(check_seed("fit", seed))
     history = History()
     bar = _ProgressBar(steps) if progress else None
     start = time.perf_counter()
@@ -151,13 +162,13 @@ def _step(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        preds = [model(row) for row in rows]
-        total = loss(preds, labels)
+        try:
+            preds = [model(row) for row in rows]
+            total = loss(preds, labels)
+        except OverflowError as err:  # an op's result left the float range: the same divergence
+            raise _diverged(f"overflowed ({err})", step, optimizer.lr) from err
         if not math.isfinite(total.data):  # stop before the update, so the last good weights stay
-            raise FloatingPointError(
-                f"fit: the loss became {total.data} at step {step} (lr {optimizer.lr}); nothing was "
-                "updated. Lower the learning rate, scale the inputs (standardize) or use a gentler init"
-            )
+            raise _diverged(f"became {total.data}", step, optimizer.lr)
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
@@ -167,15 +178,22 @@ def _step(
             gc.enable()
 
 
+def _diverged(what: str, step: int, lr: float) -> FloatingPointError:
+    return FloatingPointError(
+        f"fit: the loss {what} at step {step} (lr {lr}); nothing was updated. "
+        "Lower the learning rate, scale the inputs (standardize) or use a gentler init"
+    )
+
+
 def _rows(X: Any, owner: str) -> list[list[float]]:
     """X as Python float rows: converted once, so each step does not convert numpy scalars again."""
-    array = np.asarray(X, dtype=float)
-    if array.ndim != 2 or len(array) == 0:
-        raise ValueError(
-            f"{owner}: X must be a non-empty 2-d array (examples × features), got shape {array.shape}"
-        )
-    rows: list[list[float]] = array.tolist()
+    rows: list[list[float]] = matrix(owner, X).tolist()
     return rows
+
+
+def _loss_text(loss: float) -> str:
+    """A loss as the progress bar and History show it: 4 significant digits, 1e+120 not 124 digits."""
+    return f"{loss:.4g}"
 
 
 def _numbers(out: Any) -> float | list[float]:
@@ -207,7 +225,7 @@ class _ProgressBar:
     def update(self, done: int, loss: float, acc: float) -> None:
         if self.tqdm is not None:
             self.tqdm.update(done - self.tqdm.n)
-            self.tqdm.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.0%}", refresh=False)
+            self.tqdm.set_postfix(loss=_loss_text(loss), acc=f"{acc:.0%}", refresh=False)
             return
         now = time.perf_counter() if self.inplace else math.floor(10 * done / max(self.total, 1))
         if now - self.shown < (0.1 if self.inplace else 1) and done < self.total:
@@ -215,10 +233,12 @@ class _ProgressBar:
         self.shown = now
         filled = round(20 * done / max(self.total, 1))
         bar = "#" * filled + "." * (20 - filled)
-        self.line = (
-            f"step {done:>{len(str(self.total))}}/{self.total} [{bar}] loss {loss:.4f} accuracy {acc:.0%}"
-        )
-        self.stream.write(("\r" + self.line) if self.inplace else self.line + "\n")
+        step = f"step {done:>{len(str(self.total))}}/{self.total}"
+        line = f"{step} [{bar}] loss {_loss_text(loss)} accuracy {acc:.0%}"
+        # Redrawn in place, a shorter line must blank out what is left of the longer one before it.
+        shown = line.ljust(len(self.line)) if self.inplace else line
+        self.line = line
+        self.stream.write(("\r" + shown) if self.inplace else line + "\n")
         self.stream.flush()
 
     def close(self) -> None:

@@ -169,7 +169,7 @@ def test_standardize_does_not_touch_its_input() -> None:
 # -- errors ------------------------------------------------------------------------------------
 
 ERRORS = [
-    (make_moons, {"n": 0}, "make_moons: n must be a whole number ≥ 2", "0"),
+    (make_moons, {"n": 0}, "make_moons: n must be an int ≥ 2 .a point per class.", "0"),
     (make_moons, {"n": 1}, "make_moons: n", "1"),
     (make_moons, {"n": 10.0}, "make_moons: n", "10.0"),
     (make_moons, {"noise": -0.1}, "make_moons: noise must be a finite number ≥ 0", "-0.1"),
@@ -177,15 +177,27 @@ ERRORS = [
     (make_circles, {"factor": 1.0}, "make_circles: factor", "1.0"),
     (make_circles, {"factor": -0.5}, "make_circles: factor", "-0.5"),
     (make_circles, {"noise": -1.0}, "make_circles: noise", "-1.0"),
-    (make_spiral, {"classes": 1}, "make_spiral: classes must be a whole number ≥ 2", "1"),
-    (make_spiral, {"n": 2, "classes": 3}, "make_spiral: n must be a whole number ≥ 3", "2"),
+    (make_spiral, {"classes": 1}, "make_spiral: classes must be an int ≥ 2", "1"),
+    (make_spiral, {"n": 2, "classes": 3}, "make_spiral: n must be an int ≥ 3", "2"),
     (make_spiral, {"noise": -0.2}, "make_spiral: noise", "-0.2"),
-    (make_xor, {"n": 3}, "make_xor: n must be a whole number ≥ 4", "3"),
+    (make_xor, {"n": 3}, "make_xor: n must be an int ≥ 4", "3"),
     (make_xor, {"noise": math.inf}, "make_xor: noise", "inf"),
-    (make_blobs, {"centers": 0}, "make_blobs: centers must be a whole number ≥ 1", "0"),
+    (make_blobs, {"centers": 0}, "make_blobs: centers must be a positive int", "0"),
     (make_blobs, {"centers": [1.0, 2.0]}, "make_blobs: centers must be", "shape (2,)"),
     (make_blobs, {"centers": [[1.0, 2.0, 3.0]]}, "make_blobs: centers", "shape (1, 3)"),
-    (make_blobs, {"n": 2, "centers": 3}, "make_blobs: n must be a whole number ≥ 3", "2"),
+    (make_blobs, {"n": 2, "centers": 3}, "make_blobs: n must be an int ≥ 3", "2"),
+    # A bool or a str is not a count, a seed or a scale.
+    (make_moons, {"n": True}, "make_moons: n must be an int ≥ 2", "True"),
+    (make_circles, {"n": "10"}, "make_circles: n must be an int ≥ 2", "'10'"),
+    (make_spiral, {"classes": np.bool_(True)}, "make_spiral: classes must be an int ≥ 2", "True"),
+    (make_blobs, {"centers": True}, "make_blobs: centers must be a number of centres", "shape ()"),
+    (make_blobs, {"centers": [[1.0, 2.0], [3.0]]}, "make_blobs: centers must be", "[[1.0, 2.0], [3.0]]"),
+    (make_moons, {"seed": "0"}, "make_moons: seed must be None or an int ≥ 0", "'0'"),
+    (make_xor, {"seed": True}, "make_xor: seed must be None or an int ≥ 0", "True"),
+    (make_spiral, {"seed": -1}, "make_spiral: seed must be None or an int ≥ 0", "-1"),
+    (make_blobs, {"seed": 1.5}, "make_blobs: seed must be None or an int ≥ 0", "1.5"),
+    (make_xor, {"noise": True}, "make_xor: noise must be a finite number ≥ 0", "True"),
+    (make_circles, {"factor": "0.5"}, "make_circles: factor", "'0.5'"),
     (make_blobs, {"std": -1.0}, "make_blobs: std must be a finite number ≥ 0", "-1.0"),
 ]
 
@@ -200,14 +212,37 @@ def test_bad_arguments_name_the_function_and_the_value(make, kwargs, start, valu
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        (([1.0, 2.0],), r"2-D array.*shape \(2,\)"),
-        ((np.zeros((0, 2)),), r"at least one row"),
-        (([[1.0, math.nan]],), "NaN"),
+        (([1.0, 2.0],), r"X must be a non-empty 2-d array .examples × features., got shape \(2,\)"),
+        ((np.zeros((0, 2)),), r"non-empty 2-d array .*got shape \(0, 2\)"),
+        (([[1.0, math.nan]],), "X must hold finite numbers, got nan at row 0, column 1"),
+        (([[1.0, 2.0], [3.0]],), "X must be rectangular"),
+        (([[1.0, "2"]],), r"X\[0\]\[1\] must be a number, got str '2'"),
+        (([[1.0, 2.0]], [0.0, "0"], [1.0, 1.0]), r"mean\[1\] must be a number, got str '0'"),
+        (([[1.0, 2.0]], [0.0, 0.0], [1.0, math.inf]), r"std must hold finite numbers, got inf at row 1"),
         (([[1.0, 2.0]], [0.0, 0.0], None), "both mean and std"),
         (([[1.0, 2.0]], [0.0], [1.0]), r"mean must hold one finite number per column \(2\)"),
         (([[1.0, 2.0]], [0.0, 0.0], [1.0, -1.0]), "std must be ≥ 0"),
     ],
 )
 def test_standardize_errors(args, match) -> None:
-    with pytest.raises(ValueError, match="standardize: .*" + match):
+    with pytest.raises((ValueError, TypeError), match="standardize: .*" + match):
         standardize(*args)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_numpy_ints_are_sizes_and_seeds(make) -> None:
+    X, y = make(n=np.int64(12), seed=np.int64(3))
+    expected_X, expected_y = make(n=12, seed=3)
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_array_equal(y, expected_y)
+
+
+def test_numpy_numbers_are_settings_of_the_makers() -> None:
+    np.testing.assert_array_equal(
+        make_spiral(n=np.int32(30), classes=np.int64(3), noise=np.float32(0.25))[0],
+        make_spiral(n=30, classes=3, noise=float(np.float32(0.25)))[0],
+    )
+    np.testing.assert_array_equal(make_blobs(n=9, centers=np.int64(3))[0], make_blobs(n=9, centers=3)[0])
+    np.testing.assert_array_equal(
+        make_circles(factor=np.float32(0.5), noise=np.float64(0.1))[0], make_circles(factor=0.5, noise=0.1)[0]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -270,3 +271,87 @@ def test_plot_helpers_draw_with_agg() -> None:
     assert plot_activations(stats, ax=given) is given
     assert len(given.get_legend().get_texts()) == 2
     plt.close("all")
+
+
+# -- arguments: numpy numbers are numbers, a bool or a str is not ---------------------------------------
+
+BAD_SETTINGS = [
+    (
+        lambda: gradient_flow(two_two_one(), lr=True),
+        ValueError,
+        "gradient_flow: lr must be a finite number ≥ 0, got True",
+    ),
+    (
+        lambda: gradient_flow(two_two_one(), lr="0.1"),
+        ValueError,
+        "gradient_flow: lr must be a finite number ≥ 0",
+    ),
+    (
+        lambda: activation_stats(two_two_one(), [[1.0, 1.0]], saturation=True),
+        ValueError,
+        "saturation must be a finite number in (0, 1), got True",
+    ),
+    (lambda: blame(two_two_one(), top="3"), ValueError, "blame: top must be a positive int, got '3'"),
+    (
+        lambda: vanishing_gradients(depth=True),
+        ValueError,
+        "vanishing_gradients: depth must be a positive int, got True",
+    ),
+    (
+        lambda: vanishing_gradients(width="16"),
+        ValueError,
+        "vanishing_gradients: width must be a positive int, got '16'",
+    ),
+    (
+        lambda: vanishing_gradients(batch=0),
+        ValueError,
+        "vanishing_gradients: batch must be a positive int, got 0",
+    ),
+    (
+        lambda: vanishing_gradients(seed=1.5),
+        TypeError,
+        "vanishing_gradients: seed must be an int, a random.Random or None",
+    ),
+    (lambda: vanishing_gradients(seed=True), TypeError, "vanishing_gradients: seed must be an int"),
+    (lambda: compare_inits(depth=2.0), ValueError, "compare_inits: depth must be a positive int, got 2.0"),
+    (lambda: compare_inits(gain="4"), ValueError, "compare_inits: gain must be a finite number > 0, got '4'"),
+    (lambda: compare_inits(seed="0"), TypeError, "compare_inits: seed must be an int"),
+    (lambda: input_scaling(steps=True), ValueError, "input_scaling: steps must be a positive int, got True"),
+    (lambda: input_scaling(scale=0), ValueError, "input_scaling: scale must be a finite number > 0, got 0"),
+    (lambda: input_scaling(n=np.float64(100)), ValueError, "input_scaling: n must be an int ≥ 2"),
+    (lambda: input_scaling(seed="0"), ValueError, "input_scaling: seed must be None or an int ≥ 0, got '0'"),
+    (
+        lambda: input_scaling(model_seed=True),
+        TypeError,
+        "input_scaling: model_seed must be an int, a random.Random or None",
+    ),
+    (lambda: input_scaling(lr=True), ValueError, "input_scaling: lr must be a finite number ≥ 0, got True"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_SETTINGS)
+def test_instruments_refuse_bools_and_strs_naming_themselves(call, error, message) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_flag_gradients_thresholds_are_checked() -> None:
+    model = two_two_one()
+    model([1.0, 1.0]).backward()
+    flow = gradient_flow(model, lr=np.float32(0.5))
+    assert flow.lr == 0.5 and type(flow.lr) is float
+    for name in ("vanish", "explode", "update"):
+        with pytest.raises(ValueError, match=f"flag_gradients: {name} must be a finite number > 0, got True"):
+            flag_gradients(flow, **{name: True})
+    assert flag_gradients(flow, vanish=np.float64(1e-3), explode=np.int64(1000)) == flag_gradients(flow)
+
+
+def test_instruments_take_numpy_ints_as_counts_and_seeds() -> None:
+    model = two_two_one()
+    model([1.0, 1.0]).backward()
+    assert blame(model, top=np.int64(2)) == blame(model, top=2)
+    assert vanishing_gradients(np.int64(2), np.int32(3), seed=np.int64(1)) == vanishing_gradients(
+        2, 3, seed=1
+    )
+    stats = activation_stats(model, [[1.0, 1.0]], saturation=np.float32(0.5))
+    assert stats.saturation == 0.5

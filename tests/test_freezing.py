@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,64 @@ def test_the_experiment_table_reads(experiment: FreezingResult) -> None:
     text = str(experiment)
     assert "MLP(2, [6, 6, 1])" in text and "none" in text and "0.01" in text
     assert "1.000" in text  # the baseline's own ratios
+
+
+# -- arguments: numpy numbers are numbers, a bool or a str is not ----------------------------------------
+
+
+def test_a_policy_takes_numpy_numbers_and_keeps_plain_ones() -> None:
+    policy = FreezePolicy(np.float32(0.5), np.int64(3))
+    assert policy == FreezePolicy(0.5, 3)
+    assert type(policy.threshold) is float and type(policy.patience) is int
+
+
+def test_freeze_neuron_takes_numpy_ints_and_refuses_bools() -> None:
+    model, opt = net_with_dead_unit()
+    assert freeze_neuron(model, opt, np.int64(0), np.int64(1)) is model.layers[0].neurons[1]
+    assert unfreeze_neuron(model, opt, np.int32(0), np.int32(1)) is model.layers[0].neurons[1]
+    with pytest.raises(ValueError, match="freeze_neuron: layer must be an int, got True"):
+        freeze_neuron(model, opt, True, 0)
+    with pytest.raises(ValueError, match="unfreeze_neuron: index must be an int, got '1'"):
+        unfreeze_neuron(model, opt, 0, "1")
+    assert frozen_neurons(model) == []
+
+
+BAD_SETTINGS = [
+    (lambda: FreezePolicy(True, 3), "FreezePolicy: threshold must be a finite number ≥ 0, got True"),
+    (lambda: FreezePolicy(1e-3, 2.0), "FreezePolicy: patience must be a positive int, got 2.0"),
+    (
+        lambda: freezing_experiment(thresholds=[1e-3, True]),
+        "freezing_experiment: thresholds[1] must be a finite number > 0, got True",
+    ),
+    (
+        lambda: freezing_experiment(thresholds=[0.0]),
+        "freezing_experiment: thresholds[0] must be a finite number > 0, got 0.0",
+    ),
+    (
+        lambda: freezing_experiment(thresholds=[]),
+        "freezing_experiment: thresholds must hold at least one threshold > 0",
+    ),
+    (lambda: freezing_experiment(steps=True), "freezing_experiment: steps must be a positive int, got True"),
+    (lambda: freezing_experiment(width="64"), "freezing_experiment: width must be a positive int, got '64'"),
+    (lambda: freezing_experiment(seed=-1), "freezing_experiment: seed must be a non-negative int, got -1"),
+    (
+        lambda: freezing_experiment(repeats=True),
+        "freezing_experiment: repeats must be a positive int, got True",
+    ),
+    (
+        lambda: freezing_experiment(steps=10, last=11),
+        "freezing_experiment: last must be an int from 1 to 10, got 11",
+    ),
+    (lambda: freezing_experiment(lr="0.1"), "freezing_experiment: lr must be a finite number ≥ 0, got '0.1'"),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), BAD_SETTINGS)
+def test_freezing_refuses_bools_and_strs_naming_the_function(call, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_freezing_experiment_refuses_a_set_of_thresholds() -> None:
+    with pytest.raises(TypeError, match="freezing_experiment: thresholds must be an ordered sequence"):
+        freezing_experiment(thresholds={1e-3, 1e-2})

@@ -8,6 +8,7 @@ numbers in float64. ERRORS lists the inputs each loss must refuse, and what it m
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from engine import Value, gradcheck
+from nn import MLP, SGD, fit
 from nn.losses import (
     binary_cross_entropy,
     cross_entropy,
@@ -266,8 +268,18 @@ a, b, c = Value(0.5, label="a"), Value(-1.0), Value(2.0)
 ERRORS = [
     ("mismatched", lambda: mse_loss([a, b], [1.0]), ValueError, ["mse_loss: 2 predictions but 1 targets"]),
     ("empty", lambda: mse_loss([], []), ValueError, ["mse_loss: got no predictions"]),
-    ("nan_target", lambda: mse_loss([a], [math.nan]), ValueError, ["mse_loss: target 0 is nan"]),
-    ("value_target", lambda: mse_loss([a], [b]), TypeError, ["mse_loss: target 0 is a Value", ".data"]),
+    (
+        "nan_target",
+        lambda: mse_loss([a], [math.nan]),
+        ValueError,
+        ["mse_loss: target 0 must be a finite number, got nan"],
+    ),
+    (
+        "value_target",
+        lambda: mse_loss([a], [b]),
+        TypeError,
+        ["mse_loss: target 0 must be a number, got Value(data=-1.0", "pass its .data"],
+    ),
     ("float_pred", lambda: mse_loss([a, 1.0], [0, 0]), TypeError, ["mse_loss: prediction 1 must be a Value"]),
     ("2d_targets", lambda: mse_loss([a], np.ones((1, 1))), TypeError, ["target 0", "shape (1,)"]),
     ("reduction", lambda: mse_loss([a], [1.0], reduction="none"), ValueError, ["'mean' or 'sum'", "'none'"]),
@@ -346,3 +358,71 @@ def test_errors_name_the_loss_and_the_values(name, call, exc, messages) -> None:
         call()
     for text in messages:
         assert text in str(err.value)
+
+
+# -- a model with one output, and targets without an order ------------------------------------------
+
+
+ONE_OUTPUT = "cross_entropy: each example must have k logits, one per class, got {}: the model has one output"
+
+
+@pytest.mark.parametrize(
+    ("call", "got"),
+    [
+        (lambda: cross_entropy([Value(0.1), Value(-0.3), Value(2.0)], [0, 1, 1]), "3 Values for 3 labels"),
+        (lambda: cross_entropy([Value(0.1), Value(-0.3)], np.array([1, 0])), "2 Values for 2 labels"),
+        (lambda: cross_entropy([Value(0.5)], [0]), "1 for example 0"),  # a batch of one
+        (lambda: cross_entropy(Value(0.5), 0), "1 for example 0"),
+        (lambda: cross_entropy([[a], [b]], [0, 0]), "1 for example 0"),
+    ],
+)
+def test_cross_entropy_on_one_output_says_each_example_needs_k_logits(call, got) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(ONE_OUTPUT.format(got))) as err:
+        call()
+    assert "binary_cross_entropy" in str(err.value)
+
+
+def test_cross_entropy_on_a_one_output_model_in_fit_says_so() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 2])
+    with pytest.raises(ValueError, match=re.escape(ONE_OUTPUT.format("3 Values for 3 labels"))):
+        fit(model, X, y, cross_entropy, SGD(model.parameters(), lr=0.1), steps=1, progress=False)
+
+
+UNORDERED = [
+    (
+        "set_preds",
+        lambda: mse_loss({a, b}, [1.0, 2.0]),
+        "mse_loss: the predictions must be an ordered sequence",
+    ),
+    (
+        "set_targets",
+        lambda: mse_loss([a, b], {1.0, 2.0}),
+        "mse_loss: the targets must be an ordered sequence",
+    ),
+    ("dict_targets", lambda: mse_loss([a, b], {0: 1.0, 1: 2.0}), "a dict iterates over its keys"),
+    ("str_targets", lambda: mse_loss([a, b], "12"), "mse_loss: the targets must be an ordered sequence"),
+    ("set_labels", lambda: hinge_loss([a, b], {1, -1}), "hinge_loss: the labels must be an ordered sequence"),
+    ("bce_dict", lambda: binary_cross_entropy([a], {0: 1}), "binary_cross_entropy: the labels must be"),
+    ("ce_set_labels", lambda: cross_entropy([[a, b], [b, c]], {0, 1}), "cross_entropy: labels must be"),
+    ("ce_set_row", lambda: cross_entropy([{a, b}], [0]), "the logits of example 0 must be an ordered"),
+    ("softmax_set", lambda: softmax({a, b, c}), "softmax: the logits must be an ordered sequence"),
+    ("l2_set", lambda: l2_penalty({a, b}), "l2_penalty: the parameters must be an ordered sequence"),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "message"), UNORDERED, ids=[u[0] for u in UNORDERED])
+def test_sets_and_dicts_are_refused_where_an_order_is_needed(name, call, message) -> None:
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_numpy_numbers_are_targets_labels_and_alpha() -> None:
+    assert mse_loss(Value(2.0), np.array(5.0)).data == 9.0  # a 0-d array is one number
+    assert mse_loss([Value(2.0)], [np.float32(5.0)]).data == 9.0
+    assert cross_entropy([Value(0.0), Value(0.0)], np.int64(1)).data == pytest.approx(math.log(2.0))
+    assert l2_penalty([Value(2.0)], alpha=np.float32(0.5)).data == 2.0
+    with pytest.raises(ValueError, match="l2_penalty: alpha must be a finite number ≥ 0, got True"):
+        l2_penalty([Value(2.0)], alpha=True)
+    with pytest.raises(TypeError, match="mse_loss: target 0 must be a number, got bool True"):
+        mse_loss([Value(2.0)], [True])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -71,10 +72,24 @@ def test_a_seed_is_deterministic_and_leaves_the_global_random_state_alone() -> N
     assert MLP(3, [8, 2], seed=generator).state_dict() == a.state_dict()
 
 
-@pytest.mark.parametrize("bad", [1.5, "7", True, [1]])
+@pytest.mark.parametrize("bad", [1.5, "7", True, np.bool_(True), [1]])
 def test_a_bad_seed_is_refused(bad: Any) -> None:
-    with pytest.raises(TypeError, match="seed: needs an int"):
+    with pytest.raises(TypeError, match=r"MLP: seed must be an int, a random\.Random or None, got"):
         MLP(2, [1], seed=bad)
+
+
+def test_numpy_integers_are_sizes_and_seeds() -> None:
+    expected = MLP(2, [3, 1], seed=7)
+    for model in (
+        MLP(np.int64(2), [np.int64(3), np.int32(1)], seed=np.int64(7)),
+        MLP(2, np.array([3, 1]), seed=np.uint8(7)),
+        MLP(2, (3, 1), seed=7),
+    ):
+        assert model.state_dict() == expected.state_dict()
+        assert model.config() == expected.config()
+        assert json.loads(json.dumps(model.config())) == expected.config()  # plain ints: nn.save can write it
+    assert Layer(np.int64(3), np.int16(2), seed=np.int64(1)).config() == Layer(3, 2).config()
+    assert Neuron(np.int64(4), seed=np.int8(0)).state_dict() == Neuron(4, seed=0).state_dict()
 
 
 def test_init_schemes_have_their_scales() -> None:
@@ -139,6 +154,19 @@ def test_the_last_layer_is_linear_unless_told() -> None:
         (lambda: MLP(2, []), ValueError, "MLP: nouts must be a non-empty list"),
         (lambda: MLP(2.0, [1]), ValueError, "MLP: nin must be a positive int, got 2.0"),
         (lambda: MLP(2, [3, 3, 1], activation=["relu"]), ValueError, "one name per hidden layer .2., got 1"),
+        # A bool or a str is not a size, nor is a set an order of sizes.
+        (lambda: MLP(True, [1]), ValueError, "MLP: nin must be a positive int, got True"),
+        (lambda: MLP(2, [3, True]), ValueError, r"MLP: nouts\[1\] must be a positive int, got True"),
+        (lambda: MLP(2, ["3"]), ValueError, r"MLP: nouts\[0\] must be a positive int, got '3'"),
+        (lambda: MLP(2, np.bool_(True)), ValueError, "MLP: nouts must be a non-empty list of layer sizes"),
+        (lambda: MLP(2, {3, 1}), ValueError, r"MLP: nouts must be a non-empty list of layer sizes, got \{"),
+        (lambda: MLP(2, "31"), ValueError, "MLP: nouts must be a non-empty list of layer sizes, got '31'"),
+        (lambda: MLP(2, [3, 1], activation={"tanh"}), ValueError, "MLP: activation must be a name or a list"),
+        (lambda: Layer(2, True), ValueError, "Layer: nout must be a positive int, got True"),
+        (lambda: Layer(np.float64(2.0), 1), ValueError, "Layer: nin must be a positive int, got"),
+        (lambda: Neuron("2"), ValueError, "Neuron: nin must be a positive int, got '2'"),
+        (lambda: Neuron(2, activation=["relu"]), ValueError, r"Neuron: unknown activation \['relu'\]"),
+        (lambda: Neuron(2, init=["he"]), ValueError, r"Neuron: unknown init \['he'\]"),
     ],
 )
 def test_bad_architectures_are_refused(make: Any, error: type[Exception], message: str) -> None:
@@ -178,6 +206,47 @@ def test_numbers_become_shared_labelled_constants() -> None:
 def test_wrong_inputs_are_refused(x: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         MLP(2, [1], seed=0)(x)
+
+
+@pytest.mark.parametrize(
+    ("model", "x", "error", "message"),
+    [
+        # Each weight needs its input: a lone neuron or layer counts them as an MLP does.
+        (lambda: Neuron(3, seed=0), [1.0], ValueError, r"Neuron: expected 3 inputs, got 1: \[1.0\]"),
+        (lambda: Neuron(2, seed=0), [1.0, 2.0, 3.0], ValueError, "Neuron: expected 2 inputs, got 3"),
+        (
+            lambda: Layer(3, 2, seed=0),
+            [Value(1.0), Value(2.0)],
+            ValueError,
+            "Layer: expected 3 inputs, got 2",
+        ),
+        (lambda: Layer(2, 2, seed=0), np.zeros((2, 2)), ValueError, r"Layer: one example is a 1-d row of 2"),
+        # An input without an order cannot be matched to the weights.
+        (lambda: MLP(2, [1], seed=0), {1.0, 2.0}, TypeError, "MLP: x must be an ordered sequence"),
+        (lambda: MLP(2, [1], seed=0), {"a": 1.0, "b": 2.0}, TypeError, "MLP: x must be an ordered sequence"),
+        (lambda: Neuron(2, seed=0), {1.0, 2.0}, TypeError, "Neuron: x must be an ordered sequence"),
+        (lambda: Layer(2, 1, seed=0), {0: 1.0, 1: 2.0}, TypeError, "Layer: x must be an ordered sequence"),
+        (lambda: MLP(2, [1], seed=0), "ab", TypeError, "MLP: x must be an ordered sequence .* got str 'ab'"),
+        (
+            lambda: MLP(2, [1], seed=0),
+            [1.0, "b"],
+            TypeError,
+            "MLP: input 1 must be a number or a Value, got str",
+        ),
+        (lambda: Neuron(2, seed=0), [None, 1.0], TypeError, "Neuron: input 0 must be a number or a Value"),
+    ],
+)
+def test_every_model_checks_its_inputs(model: Any, x: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        model()(x)
+
+
+def test_a_neuron_or_layer_on_numbers_equals_one_on_values() -> None:
+    x = [0.5, np.float32(-1.0), np.int64(2)]
+    neuron, layer = Neuron(3, seed=0), Layer(3, 2, seed=0)
+    assert neuron(x).data == neuron([Value(float(v)) for v in x]).data
+    assert neuron(np.array(x, dtype=float)).data == neuron(tuple(x)).data
+    assert [o.data for o in layer(x)] == [o.data for o in layer([Value(float(v)) for v in x])]
 
 
 def test_outputs_a_layer_gives_a_list_an_mlp_a_value_when_it_has_one_output() -> None:
@@ -276,7 +345,27 @@ def test_state_dict_round_trip() -> None:
             "'layers.0.neurons.0.w.0' must be a number",
         ),
         (lambda s: s.update({"layers.0.neurons.0.w.0": None}), TypeError, "must be a number, got NoneType"),
-        (lambda s: s.update({"layers.0.neurons.2.b": math.nan}), ValueError, "is nan, not a finite number"),
+        (
+            lambda s: s.update({"layers.0.neurons.2.b": math.nan}),
+            ValueError,
+            "entry 'layers.0.neurons.2.b' must be a finite number, got nan",
+        ),
+        (lambda s: s.update({"layers.0.neurons.0.b": True}), TypeError, "must be a number, got bool True"),
+        (
+            lambda s: s.update({"layers.0.neurons.0.b": np.bool_(False)}),
+            TypeError,
+            "must be a number, got bool",
+        ),
+        (
+            lambda s: s.update({"layers.0.neurons.0.b": 10**400}),
+            ValueError,
+            "must be a finite number, got <an int of about 401 digits>",
+        ),
+        (
+            lambda s: s.update({"layers.0.neurons.0.b": [[[0.5]]]}),
+            TypeError,
+            r"must be a number, got list \[\[",
+        ),
     ],
 )
 def test_a_bad_state_raises_and_changes_nothing(edit: Any, error: type[Exception], message: str) -> None:
@@ -287,6 +376,15 @@ def test_a_bad_state_raises_and_changes_nothing(edit: Any, error: type[Exception
     with pytest.raises(error, match=message):
         model.load_state_dict(state)
     assert model.state_dict() == before
+
+
+def test_numpy_numbers_are_state_entries() -> None:
+    model = MLP(2, [1], seed=0)
+    names = [name for name, _ in model.named_parameters()]
+    model.load_state_dict(dict(zip(names, [np.float32(0.5), np.int64(-2), np.float64(0.25)])))
+    state = model.state_dict()
+    assert state == {names[0]: 0.5, names[1]: -2.0, names[2]: 0.25}
+    assert all(type(x) is float for x in state.values())
 
 
 def test_a_state_that_is_not_a_mapping_is_refused() -> None:

@@ -283,6 +283,12 @@ ERRORS = [
     ("not_value", lambda: SGD([a, 1.0], lr=0.1), TypeError, "SGD: parameter 1 must be a Value, got float"),
     ("one_value", lambda: SGD(a, lr=0.1), TypeError, "SGD: params must be a list of Values"),
     ("frozen_unknown", lambda: SGD([a], lr=0.1, frozen=[b]), ValueError, "SGD.freeze: Value(data=2.0"),
+    # Each parameter's state is kept by position: a set has no stable order, a dict gives its keys.
+    ("set", lambda: SGD({a, b}, lr=0.1), TypeError, "SGD: params must be an ordered sequence"),
+    ("dict", lambda: Adam({"a": a, "b": b}), TypeError, "Adam: params must be an ordered sequence"),
+    ("lr_bool", lambda: SGD([a], lr=True), ValueError, "SGD: lr must be a finite number ≥ 0, got True"),
+    ("betas_set", lambda: Adam([a], betas={0.9, 0.999}), ValueError, "Adam: betas must be a pair"),
+    ("beta_bool", lambda: Adam([a], betas=(False, 0.9)), ValueError, "Adam: beta1 must be a finite number"),
 ]
 
 
@@ -291,6 +297,22 @@ def test_bad_arguments(name, call, exc, message) -> None:
     with pytest.raises(exc) as err:
         call()
     assert message in str(err.value)
+
+
+def test_numpy_numbers_are_settings() -> None:
+    def run(**settings: object) -> list[float]:
+        ps = params(1.0, -2.0)
+        opt = Adam(ps, **settings) if "betas" in settings else SGD(ps, **settings)  # type: ignore[arg-type]
+        return step_with(opt, [0.5, -0.25]) + step_with(opt, [0.1, 0.2])
+
+    assert run(lr=np.float32(0.5), momentum=np.float64(0.9), weight_decay=np.int64(0)) == run(
+        lr=float(np.float32(0.5)), momentum=0.9, weight_decay=0.0
+    )
+    adam = {"lr": np.float64(0.1), "betas": np.array([0.9, 0.99]), "eps": np.float32(1e-8)}
+    assert run(**adam) == run(lr=0.1, betas=(0.9, 0.99), eps=float(np.float32(1e-8)))
+    opt = SGD(params(1.0), lr=0.1)
+    opt.lr = np.float32(0.25)
+    assert opt.lr == 0.25 and type(opt.lr) is float
 
 
 def test_bad_lr_set_later_is_refused_and_the_old_one_kept() -> None:

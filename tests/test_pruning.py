@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -257,3 +258,117 @@ def test_lottery_ticket_is_deterministic(lottery: LotteryResult) -> None:
     first = lottery.rounds[:2]
     assert [r.ticket for r in again.rounds] == [r.ticket for r in first]
     assert [r.control for r in again.rounds] == [r.control for r in first]
+
+
+# -- arguments: numpy ints are ints, a bool or a str is not ------------------------------------------
+
+
+def test_prune_takes_numpy_ints_as_np_argwhere_gives_them() -> None:
+    model = hand_built()
+    expected = prune(model, [(0, 0), (1, 2)])
+    for neurons in ([(np.int64(0), np.int64(0)), (np.int64(1), np.int64(2))], np.array([[0, 0], [1, 2]])):
+        assert prune(model, neurons).state_dict() == expected.state_dict()
+
+
+BAD_SETTINGS = [
+    (
+        lambda: dead_neuron_experiment(widths={4, 8}),
+        TypeError,
+        "dead_neuron_experiment: widths must be an ordered sequence",
+    ),
+    (
+        lambda: dead_neuron_experiment(widths=[4, True]),
+        ValueError,
+        "dead_neuron_experiment: widths[1] must be a positive int, got True",
+    ),
+    (
+        lambda: dead_neuron_experiment(steps=True),
+        ValueError,
+        "dead_neuron_experiment: steps must be a positive int, got True",
+    ),
+    (
+        lambda: dead_neuron_experiment(n="100"),
+        ValueError,
+        "dead_neuron_experiment: n must be an int ≥ 2, got '100'",
+    ),
+    (
+        lambda: dead_neuron_experiment(seed=True),
+        ValueError,
+        "dead_neuron_experiment: seed must be a non-negative int, got True",
+    ),
+    (
+        lambda: dead_neuron_experiment(data_seed="0"),
+        ValueError,
+        "dead_neuron_experiment: data_seed must be None or an int ≥ 0",
+    ),
+    (
+        lambda: dead_neuron_experiment(lr=True),
+        ValueError,
+        "dead_neuron_experiment: lr must be a finite number ≥ 0, got True",
+    ),
+    (
+        lambda: lottery_ticket(rounds=True),
+        ValueError,
+        "lottery_ticket: rounds must be a non-negative int, got True",
+    ),
+    (lambda: lottery_ticket(steps=0), ValueError, "lottery_ticket: steps must be a positive int, got 0"),
+    (
+        lambda: lottery_ticket(prune_fraction=1.0),
+        ValueError,
+        "lottery_ticket: prune_fraction must be a finite number in [0, 1), got 1.0",
+    ),
+    (
+        lambda: lottery_ticket(output_fraction="0.1"),
+        ValueError,
+        "lottery_ticket: output_fraction must be a finite number in [0, 1)",
+    ),
+    (lambda: lottery_ticket(seed=True), ValueError, "lottery_ticket: seed must be an int, got True"),
+    (
+        lambda: lottery_ticket(control_seed=1.0),
+        ValueError,
+        "lottery_ticket: control_seed must be an int, got 1.0",
+    ),
+    (
+        lambda: lottery_ticket(widths=(16, "16")),
+        ValueError,
+        "lottery_ticket: widths[1] must be a positive int, got '16'",
+    ),
+    (lambda: lottery_ticket(n_test=True), ValueError, "lottery_ticket: n_test must be an int ≥ 2, got True"),
+    (
+        lambda: lottery_ticket(target=2),
+        ValueError,
+        "lottery_ticket: target must be a finite number in [0, 1], got 2",
+    ),
+    (
+        lambda: train_masked(MLP(2, [1], seed=0), {}, X, np.zeros(len(X)), steps=True),
+        ValueError,
+        "train_masked: steps must be a positive int, got True",
+    ),
+    (
+        lambda: magnitude_mask(full_mask(hand_built()), hand_built().state_dict(), [1.0, True, 0.5]),
+        ValueError,
+        "magnitude_mask: keep[1] must be a finite number in [0, 1], got True",
+    ),
+    (
+        lambda: magnitude_mask(full_mask(hand_built()), hand_built().state_dict(), [1.0, 0.5]),
+        ValueError,
+        "magnitude_mask: keep must hold one fraction per layer (3), got 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_SETTINGS)
+def test_experiments_refuse_bools_and_strs_naming_themselves(call, error, message) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_experiments_take_numpy_ints() -> None:
+    kwargs = {"widths": (8, 8), "n": 40, "steps": 5, "seed": 1}
+    numpy_kwargs = {"widths": np.array([8, 8]), "n": np.int64(40), "steps": np.int32(5), "seed": np.int64(1)}
+    assert str(dead_neuron_experiment(**numpy_kwargs)) == str(dead_neuron_experiment(**kwargs))
+    mask = full_mask(hand_built())
+    state = hand_built().state_dict()
+    assert magnitude_mask(mask, state, np.array([0.5, 0.5, 1.0])) == magnitude_mask(
+        mask, state, [0.5, 0.5, 1.0]
+    )

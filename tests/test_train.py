@@ -6,6 +6,8 @@ import gc
 import io
 import math
 import random
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -126,6 +128,37 @@ def test_a_diverging_loss_stops_with_advice_and_restores_the_collector() -> None
 
 
 @pytest.mark.parametrize(
+    ("loss", "op"),
+    [
+        (mse_loss, "pow"),  # (1e200 − t)² leaves the float range inside **
+        (lambda scores, y: (scores[0] * 1000.0).exp(), "exp"),  # e ** 1e203 inside exp
+    ],
+)
+def test_a_loss_that_overflows_in_an_op_stops_fit_with_its_advice(loss: Any, op: str) -> None:
+    model = MLP(2, [1], seed=0)
+    for p in model.parameters():
+        p.data = 1e200
+    before = model.state_dict()
+    with pytest.raises(
+        FloatingPointError,
+        match=rf"fit: the loss overflowed \({op}: .*\) at step 0 .lr 0.1.; nothing was updated\. "
+        r".*standardize",
+    ) as err:
+        fit(
+            model,
+            [[1.0, 1.0], [0.5, 0.5]],
+            [1.0, 0.0],
+            loss,
+            SGD(model.parameters(), lr=0.1),
+            steps=3,
+            progress=False,
+        )
+    assert isinstance(err.value.__cause__, OverflowError)
+    assert model.state_dict() == before
+    assert gc.isenabled() and is_grad_enabled()
+
+
+@pytest.mark.parametrize(
     ("X", "y", "kwargs", "message"),
     [
         (np.zeros((3, 2)), [1, 2], {}, "fit: X has 3 rows but y has 2 labels"),
@@ -136,7 +169,18 @@ def test_a_diverging_loss_stops_with_advice_and_restores_the_collector() -> None
             r"X must be a non-empty 2-d array .examples × features., got shape \(3,\)",
         ),
         (np.zeros((3, 2)), [1, 2, 3], {"steps": -1}, "steps must be a non-negative int, got -1"),
-        (np.zeros((3, 2)), [1, 2, 3], {"batch_size": 4}, "batch_size must be between 1 and 3"),
+        (np.zeros((3, 2)), [1, 2, 3], {"batch_size": 4}, "fit: batch_size must be an int from 1 to 3, got 4"),
+        # numpy ints are ints; a bool, a float or a str is not.
+        (np.zeros((3, 2)), [1, 2, 3], {"steps": True}, "fit: steps must be a non-negative int, got True"),
+        (np.zeros((3, 2)), [1, 2, 3], {"steps": 2.0}, "fit: steps must be a non-negative int, got 2.0"),
+        (
+            np.zeros((3, 2)),
+            [1, 2, 3],
+            {"batch_size": True},
+            "fit: batch_size must be an int from 1 to 3, got True",
+        ),
+        (np.zeros((3, 2)), [1, 2, 3], {"seed": "1"}, "fit: seed must be None or an int ≥ 0, got '1'"),
+        (np.zeros((3, 2)), [1, 2, 3], {"seed": np.bool_(True)}, "fit: seed must be None or an int ≥ 0"),
     ],
 )
 def test_fit_refuses_bad_arguments(X: Any, y: Any, kwargs: dict[str, Any], message: str) -> None:
@@ -144,6 +188,83 @@ def test_fit_refuses_bad_arguments(X: Any, y: Any, kwargs: dict[str, Any], messa
     args = {"steps": 1, "progress": False, **kwargs}
     with pytest.raises(ValueError, match=message):
         fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.1), **args)
+
+
+def test_fit_takes_numpy_ints_for_steps_batch_size_and_seed() -> None:
+    X, labels = make_moons(12, seed=0)
+
+    def run(**kwargs: Any) -> tuple[list[float], dict[str, float]]:
+        model = MLP(2, [3, 1], seed=0)
+        history = fit(
+            model, X, labels * 2 - 1, hinge_loss, SGD(model.parameters(), lr=0.1), progress=False, **kwargs
+        )
+        return history.loss, model.state_dict()
+
+    expected = run(steps=3, batch_size=4, seed=1)
+    assert run(steps=np.int64(3), batch_size=np.int32(4), seed=np.int64(1)) == expected
+    assert len(run(steps=np.uint8(2))[0]) == 2
+
+
+# Each bad X or y, with the message that names the function, the argument and where the fault is.
+BAD_DATA = [
+    (
+        [[0.0, 1.0], [2.0]],
+        [1, 1],
+        ValueError,
+        r"X must be rectangular \(every row as long as row 0\), got row 0 of 2 numbers and row 1 of 1 number",
+    ),
+    ([[0.0, 1.0], 2.0], [1, 1], ValueError, r"X must be rectangular .*row 1 a number"),
+    (
+        [[0.0, 1.0], [2.0, math.nan]],
+        [1, 1],
+        ValueError,
+        r"X must hold finite numbers, got nan at row 1, column 1",
+    ),
+    (
+        np.array([[0.0, -math.inf], [1.0, 1.0]]),
+        [1, 1],
+        ValueError,
+        r"X must hold finite numbers, got -inf at row 0, column 1",
+    ),
+    ([[0.0, "1.5"], [1.0, 1.0]], [1, 1], TypeError, r"X\[0\]\[1\] must be a number, got str '1.5'"),
+    ([[0.0, 1.0], [None, 1.0]], [1, 1], TypeError, r"X\[1\]\[0\] must be a number, got NoneType None"),
+    ([[0.0, 1.0], [1.0, [2.0]]], [1, 1], TypeError, r"X\[1\]\[1\] must be a number, got list \[2.0\]"),
+    ({(0.0, 1.0), (1.0, 0.0)}, [1, 1], TypeError, r"X must be an ordered sequence .*a set has no order"),
+    ([[0.0, 1.0], [1.0, 0.0]], [1, math.nan], ValueError, r"y must hold finite numbers, got nan at row 1"),
+    ([[0.0, 1.0], [1.0, 0.0]], [1, "b"], TypeError, r"y\[1\] must be a number, got str 'b'"),
+    (
+        [[0.0, 1.0], [1.0, 0.0]],
+        [[0, 1], [1, 0]],
+        ValueError,
+        r"y must hold one label per example, got shape \(2, 2\); one-hot",
+    ),
+    ([[0.0, 1.0], [1.0, 0.0]], [[1], [0, 1]], ValueError, r"y must be rectangular"),
+]
+
+
+@pytest.mark.parametrize(("X", "y", "error", "message"), BAD_DATA)
+def test_fit_and_predict_check_X_and_y(X: Any, y: Any, error: type[Exception], message: str) -> None:
+    model = MLP(2, [1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(error, match="^fit: " + message):
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.1), steps=1, progress=False)
+    assert model.state_dict() == before
+    if message.startswith(r"X"):
+        with pytest.raises(error, match="^predict: " + message):
+            predict(model, X)
+
+
+def test_fit_reads_a_column_of_labels_as_one_label_per_example() -> None:
+    X, labels = make_moons(10, seed=0)
+    y = labels * 2 - 1
+
+    def run(targets: Any) -> list[float]:
+        model = MLP(2, [3, 1], seed=0)
+        return fit(
+            model, X, targets, hinge_loss, SGD(model.parameters(), lr=0.1), steps=2, progress=False
+        ).loss
+
+    assert run(y.reshape(-1, 1)) == run(y) == run(y.tolist())
 
 
 def test_predict_records_no_graph_and_has_the_right_shape() -> None:
@@ -168,6 +289,67 @@ def test_accuracy(preds: Any, y: Any, expected: float) -> None:
     assert accuracy(preds, y) == expected
 
 
+@pytest.mark.parametrize(
+    ("preds", "y", "expected"),
+    [
+        # A column (n, 1) is n single scores, for predictions and labels alike (no argmax over one column).
+        (np.array([[0.5], [-0.2], [0.1], [-3.0]]), [1, -1, -1, -1], 0.75),
+        ([0.5, -0.2, 0.1, -3.0], np.array([[1], [0], [0], [0]]), 0.75),
+        (np.array([[0.5], [-0.2]]), np.array([[1], [1]]), 0.5),
+        ([[Value(0.5)], [Value(-1.0)]], [1, 0], 1.0),  # what a one-neuron Layer returns per example
+        ((p for p in [0.5, -0.5]), (1, 0), 1.0),
+        ([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0]], np.array([[1], [2]]), 0.5),
+    ],
+)
+def test_accuracy_reads_columns_as_one_score_or_label_per_example(
+    preds: Any, y: Any, expected: float
+) -> None:
+    assert accuracy(preds, y) == expected
+
+
+@pytest.mark.parametrize(
+    ("preds", "y", "error", "message"),
+    [
+        (
+            [[0.1, 0.9], [0.8, 0.2]],
+            [[0, 1], [1, 0]],
+            ValueError,
+            r"accuracy: y must hold one label per example, got shape \(2, 2\); "
+            r"one-hot labels\? pass y.argmax\(axis=1\)",
+        ),
+        ([0.5, math.nan], [1, 0], ValueError, r"accuracy: preds must hold finite numbers, got nan at row 1"),
+        (
+            [[0.5, 0.1], [math.nan, 0.0]],
+            [0, 1],
+            ValueError,
+            r"accuracy: preds must hold finite numbers, got nan at row 1, column 0",
+        ),
+        ([Value(math.inf)], [1], ValueError, r"accuracy: preds must hold finite numbers, got inf at row 0"),
+        ([0.5, 0.1], [1, math.nan], ValueError, r"accuracy: y must hold finite numbers, got nan at row 1"),
+        (
+            [[0.1, 0.9]],
+            [2],
+            ValueError,
+            r"accuracy: y must hold class indices 0..1 \(one per score\), got 2 at row 0",
+        ),
+        (
+            [[0.1, 0.9], [0.2, 0.1]],
+            [1, -1],
+            ValueError,
+            r"accuracy: y must hold class indices 0..1 .*got -1 at row 1",
+        ),
+        ({0.5, -0.5}, [1, 0], TypeError, r"accuracy: preds must be an ordered sequence"),
+        ([0.5, -0.5], {1, 0}, TypeError, r"accuracy: y must be an ordered sequence"),
+        ([[0.1, 0.9], [0.2]], [1, 0], ValueError, r"accuracy: preds must be rectangular"),
+    ],
+)
+def test_accuracy_refuses_what_it_cannot_score(
+    preds: Any, y: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        accuracy(preds, y)
+
+
 def test_accuracy_refuses_mismatched_lengths() -> None:
     with pytest.raises(
         ValueError, match=r"accuracy: needs as many predictions as labels \(> 0\), got 2 and 3"
@@ -179,6 +361,8 @@ def test_history_repr() -> None:
     history = History(loss=[1.0, 0.25], accuracy=[0.5, 1.0], lr=[0.1, 0.1], seconds=1.5)
     assert repr(history) == "History(2 steps, loss 1 -> 0.25, accuracy 100%, 1.50 s)"
     assert repr(History()) == "History(0 steps)"
+    diverging = History(loss=[0.5, 1e120], accuracy=[0.5, 0.5], lr=[1.0, 1.0], seconds=0.25)
+    assert repr(diverging) == "History(2 steps, loss 0.5 -> 1e+120, accuracy 50%, 0.25 s)"
 
 
 class FakeStream(io.StringIO):
@@ -200,7 +384,7 @@ def test_plain_progress_bar_in_a_log_prints_a_line_per_tenth() -> None:
     bar.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 11  # the first step, then each tenth
-    assert lines[-1] == "step 100/100 [####################] loss 0.0100 accuracy 50%"
+    assert lines[-1] == "step 100/100 [####################] loss 0.01 accuracy 50%"
 
 
 def test_plain_progress_bar_on_a_terminal_redraws_one_line() -> None:
@@ -213,5 +397,59 @@ def test_plain_progress_bar_on_a_terminal_redraws_one_line() -> None:
     bar.close()
     text = stream.getvalue()
     assert text.startswith("\rstep 1/3") and text.endswith(
-        "\rstep 3/3 [####################] loss 0.5000 accuracy 100%\n"
+        "\rstep 3/3 [####################] loss 0.5 accuracy 100%\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("loss", "text"), [(1e120, "1e+120"), (-3.5e-9, "-3.5e-09"), (math.inf, "inf"), (0.123456, "0.1235")]
+)
+def test_the_progress_bar_shows_a_diverging_loss_in_scientific_notation(loss: float, text: str) -> None:
+    stream = FakeStream(tty=False)
+    bar = _ProgressBar(1, stream)
+    if bar.tqdm is not None:
+        pytest.skip("tqdm is installed: it draws the bar")
+    bar.update(1, loss, 0.5)
+    assert stream.getvalue() == f"step 1/1 [####################] loss {text} accuracy 50%\n"
+    assert f"loss {text} -> {text}" in repr(History(loss=[loss], accuracy=[0.5], lr=[0.1]))
+
+
+def test_the_tqdm_postfix_shows_the_loss_as_the_bar_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    postfixes: list[dict[str, Any]] = []
+
+    class FakeTqdm:  # tqdm.auto.tqdm as _ProgressBar uses it
+        def __init__(self, **kwargs: Any) -> None:
+            self.n = 0
+
+        def update(self, k: int) -> None:
+            self.n += k
+
+        def set_postfix(self, **kwargs: Any) -> None:
+            postfixes.append(kwargs)
+
+        def close(self) -> None:
+            pass
+
+    module = types.ModuleType("tqdm.auto")
+    module.tqdm = FakeTqdm  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", module)
+    bar = _ProgressBar(2, FakeStream(tty=False))
+    bar.update(1, 1e120, 0.5)
+    bar.update(2, 0.25, 1.0)
+    bar.close()
+    assert [p["loss"] for p in postfixes] == ["1e+120", "0.25"]
+    assert [p["acc"] for p in postfixes] == ["50%", "100%"]
+
+
+def test_a_redrawn_line_blanks_out_the_end_of_a_longer_one() -> None:
+    stream = FakeStream(tty=True)
+    bar = _ProgressBar(2, stream)
+    if bar.tqdm is not None:
+        pytest.skip("tqdm is installed: it draws the bar")
+    bar.update(1, 123.456789, 1.0)
+    bar.update(2, 0.5, 0.5)
+    bar.close()
+    first, second = stream.getvalue().rstrip("\n").split("\r")[1:]
+    assert first == "step 1/2 [##########..........] loss 123.5 accuracy 100%"
+    assert second == "step 2/2 [####################] loss 0.5 accuracy 50%".ljust(len(first))
