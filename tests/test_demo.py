@@ -129,10 +129,10 @@ LIMIT = (
         (["--steps", "ten"], "argument --steps: must be a whole number ≥ 0, got 'ten'"),
         (["--n", "0"], "argument --n: must be a whole number ≥ 1, got '0'"),
         (["--n", "2.5"], "argument --n: must be a whole number ≥ 1, got '2.5'"),
-        (["--n", "1"], "argument --n: make_moons: n must be a whole number ≥ 2 (a point per class), got 1"),
+        (["--n", "1"], "argument --n: make_moons: n must be an int ≥ 2 (a point per class), got 1"),
         (
             ["--dataset", "xor", "--n", "3"],
-            "argument --n: make_xor: n must be a whole number ≥ 4 (a point per class), got 3",
+            "argument --n: make_xor: n must be an int ≥ 4 (a point per class), got 3",
         ),
         (["--n", "100000"], MOONS_STEP + LIMIT),
         (["--hidden", "100000"], WIDE_STEP + LIMIT),
