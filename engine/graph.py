@@ -1,7 +1,8 @@
 """Graph algorithms over computation-graph nodes: ordering, the backward pass, grad modes.
 
 Everything here sees only the node interface (`Node`) and knows nothing of the arithmetic: each
-node carries its inputs and a function giving its local derivatives; the chain rule lives here.
+node carries its inputs and its op's backward rule; the chain rule (visit every op once, after all
+of its users, and add what its rule gives into its inputs) lives here.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class Node(Protocol):
     """What the graph algorithms need of a node.
 
     Nodes hash by identity (no value equality). A node made by an op has one or two inputs in
-    `_prev` and a `_backward` giving ∂node/∂input for each; a leaf has neither.
+    `_prev` and a backward rule: `_backward(node, g)` is what each input's grad gets when node.grad
+    is g (∂node/∂input · g), and `_backward(node)`, with g = 1, the local derivatives ∂node/∂input.
+    A leaf has neither.
     """
 
     grad: float
@@ -166,20 +169,19 @@ def backward(root: Node, grad: float = 1.0) -> None:
         local_grads = node._backward
         if local_grads is None:  # a leaf
             continue
-        g = node.grad
         inputs = node._prev
-        local = local_grads(node)
-        # ∂root/∂input += ∂root/∂node · ∂node/∂input, once per edge, so `a + a` adds twice.
-        # Unrolled for the one or two inputs every op has: twice as fast as a zip() loop here.
+        added = local_grads(node, node.grad)  # ∂node/∂input · ∂root/∂node, for each input
+        # Once per edge, so `a + a` adds twice. Unrolled for the one or two inputs every op has:
+        # twice as fast as a zip() loop here.
         first = inputs[0]
         if first.requires_grad:
-            first.grad += local[0] * g
+            first.grad += added[0]
         if len(inputs) == 2:
             second = inputs[1]
             if second.requires_grad:
-                second.grad += local[1] * g
+                second.grad += added[1]
         if check:
-            _check_backward(node, g)
+            _check_backward(node)
     _finish_pass(earlier)
 
 
@@ -209,15 +211,15 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
     try:
         for node in ops:
             g = node.grad
-            local = node._backward(node)
+            local = node._backward(node)  # g = 1: ∂node/∂input, for the diagram
+            amounts = node._backward(node, g)  # what backward() adds
             edges = []
-            for child, d in zip(node._prev, local):
+            for child, d, added in zip(node._prev, local, amounts):
                 if child.requires_grad:
-                    added = d * g
                     child.grad += added
                     edges.append((child, d, added))
             if check:
-                _check_backward(node, g)
+                _check_backward(node)
             if node is ops[-1]:  # the last step shows the finished pass: leaves get what they held
                 _finish_pass(earlier)
                 earlier = []
@@ -370,13 +372,13 @@ def check_forward(op: str, inputs: Sequence[Node], data: float) -> None:
         raise FloatingPointError(f"detect_anomaly: forward of {op!r} gave {data} from inputs ({args})")
 
 
-def _check_backward(node: Node, g: float) -> None:
+def _check_backward(node: Node) -> None:
     for i, child in enumerate(node._prev):
         if child.requires_grad and not math.isfinite(child.grad):
             args = ", ".join(describe(x) for x in node._prev)
             raise FloatingPointError(
-                f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient {g}) "
-                f"gave input {i} the gradient {child.grad}"
+                f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient "
+                f"{node.grad}) gave input {i} the gradient {child.grad}"
             )
 
 

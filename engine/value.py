@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import sys
@@ -14,9 +15,13 @@ from .graph import zero_grad as _zero_graph
 
 __all__ = ["LocalGrads", "Value"]
 
-# An op's local backward: given the output node, ∂out/∂input for each input, in input order.
-# The chain rule (multiply by out.grad, add into each input) is done once, in graph.backward.
-LocalGrads = Callable[["Value"], tuple[float, ...]]
+# An op's backward rule: given the output node and its gradient g = ∂root/∂out, what each input's
+# grad gets, in input order: ∂out/∂input · g, computed as PyTorch computes it. Usually that is the
+# product, but not always: relu passes exactly 0 below zero even when g is inf (a mask, not 0 · g),
+# and a quotient hands its numerator g / b, not (1/b) · g, which overflows for tiny b. So the rule
+# takes g, and called with the default g = 1 it gives the local derivatives ∂out/∂input themselves.
+# graph.backward adds what the rule returns into each input: the one place the chain rule runs.
+LocalGrads = Callable[["Value", float], tuple[float, ...]]
 
 
 class Value:
@@ -76,11 +81,10 @@ class Value:
         except TypeError:
             return NotImplemented
         data = _pow(self, n, repr(n))
-
-        def pow_const_grads(out: Value) -> tuple[float]:  # the one op that needs a closure: n
-            return (_dpow(out._prev[0].data, n),)
-
-        return _result(data, (self,), sys.intern(f"**{n:g}"), pow_const_grads)
+        if n == 0.5:  # PyTorch computes x ** 0.5 as √x: -0.0 at -0.0, where the slope is -inf
+            return _result(math.sqrt(self.data), (self,), "**0.5", _sqrt_grads)
+        # n rides along in a partial (picklable, unlike a closure) of the one module-level rule.
+        return _result(data, (self,), sys.intern(f"**{n:g}"), functools.partial(_pow_const_grads, n))
 
     def exp(self) -> Value:
         """f(x) = eˣ."""
@@ -116,7 +120,30 @@ class Value:
     def relu(self) -> Value:
         """f(x) = max(0, x)."""
         x = self.data
-        return _result(0.0 if x <= 0.0 else x, (self,), "relu", _relu_grads)  # NaN stays NaN
+        return _result(0.0 if x < 0.0 else x, (self,), "relu", _relu_grads)  # NaN, -0.0 stay, as in PyTorch
+
+    def __truediv__(self, other: Value | float) -> Value:
+        """f(a, b) = a / b.
+
+        A primitive, not a · b⁻¹: the composition rounds twice (Value(3) / 10 would be
+        0.30000000000000004, not Python's 0.3) and overflows where the quotient does not
+        (1e-10 / 1e-310 = 1e300, but 1 / 1e-310 is inf).
+        """
+        rhs = other if isinstance(other, Value) else _lift(other)
+        if rhs is None:
+            return NotImplemented
+        if rhs.data == 0.0:
+            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
+        return _result(self.data / rhs.data, (self, rhs), "/", _div_grads)
+
+    def sqrt(self) -> Value:
+        """f(x) = √x, for x ≥ 0.
+
+        A primitive, as in PyTorch: √(-0.0) is -0.0, so its slope 1 / (2√x) is -inf there, +inf at +0.0.
+        """
+        if self.data < 0.0:
+            raise ValueError(f"sqrt: needs a non-negative input, got {describe(self)}")
+        return _result(math.sqrt(self.data), (self,), "sqrt", _sqrt_grads)
 
     def abs(self) -> Value:
         """f(x) = |x|."""
@@ -133,29 +160,9 @@ class Value:
         rhs = _lift(other)
         return NotImplemented if rhs is None else self + (-rhs)
 
-    def __truediv__(self, other: Value | float) -> Value:
-        """a / b = a · b⁻¹."""
-        rhs = _lift(other)
-        if rhs is None:
-            return NotImplemented
-        if rhs.data == 0.0:
-            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
-        if abs(rhs.data) < _SMALLEST_INVERTIBLE:
-            raise OverflowError(
-                f"division: {describe(self)} / {describe(rhs)}: a / b is computed as a · b**-1, and "
-                f"1 / {rhs.data!r} overflows a float (divisors below {_SMALLEST_INVERTIBLE:.3g} do)"
-            )
-        return self * rhs**-1.0
-
     def __abs__(self) -> Value:
         """abs(a) = a.abs()."""
         return self.abs()
-
-    def sqrt(self) -> Value:
-        """√x = x ** 0.5, for x ≥ 0."""
-        if self.data < 0.0:
-            raise ValueError(f"sqrt: needs a non-negative input, got {describe(self)}")
-        return self**0.5
 
     # Numbers on the left: lift them to constants and keep the operands in written order.
     def __radd__(self, other: float) -> Value:
@@ -194,79 +201,128 @@ class Value:
         _zero_graph(self)
 
 
-# -- local derivatives: ∂out/∂input for each input, read off the output node ------------------
+# -- backward rules: what each input's grad gets, ∂out/∂input · g, as PyTorch computes it ------
+# (tools/autograd/derivatives.yaml). Each is called with g = 1.0 for the local derivatives alone.
 
 
-def _add_grads(out: Value) -> tuple[float, float]:
+def _add_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
     """∂(a + b)/∂a = 1, ∂(a + b)/∂b = 1."""
-    return (1.0, 1.0)
+    return (g, g)
 
 
-def _mul_grads(out: Value) -> tuple[float, float]:
+def _mul_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
     """∂(a · b)/∂a = b, ∂(a · b)/∂b = a."""
     a, b = out._prev
-    return (b.data, a.data)
+    return (g * b.data, g * a.data)  # a product, so 0 · inf = NaN here, as in PyTorch
 
 
-def _pow_grads(out: Value) -> tuple[float, float]:
-    """∂(x ** y)/∂x = y · x^(y−1), ∂(x ** y)/∂y = x^y · ln x (0 at x = 0, as in PyTorch)."""
-    x, y = out._prev
-    if x.data > 0.0:
-        dy = out.data * math.log(x.data)
-    else:  # x < 0 is refused in the forward when y needs a gradient; 0 ** y is flat in y for y > 0
-        dy = 0.0 if x.data == 0.0 else math.nan
-    return (_dpow(x.data, y.data), dy)
+def _div_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
+    """∂(a / b)/∂a = 1/b, ∂(a / b)/∂b = −a/b², given as g / b and −g · (a/b) / b."""
+    b = out._prev[1].data
+    # Dividing g, never multiplying by 1/b: for b = 1e-310, 1/b is inf, but g / b may be finite.
+    try:
+        return (g / b, -g * (out.data / b))
+    except ZeroDivisionError:  # b was set to 0 after the forward
+        return (_divide(g, b), -g * _divide(out.data, b))
 
 
-def _exp_grads(out: Value) -> tuple[float]:
+def _pow_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
+    """∂(x ** y)/∂x = y · x^(y−1) (0 for y = 0), ∂(x ** y)/∂y = x^y · ln x (0 at x = 0, y ≥ 0)."""
+    x, y = out._prev[0].data, out._prev[1].data
+    dx = 0.0 if y == 0.0 else g * _dpow(x, y)  # x ** 0 is flat in x: exactly 0, whatever g is
+    dy = g * (0.0 if x == 0.0 and y >= 0.0 else out.data * _log(x))  # ln x < 0: NaN, as in PyTorch
+    return (dx, dy)
+
+
+def _pow_const_grads(n: float, out: Value, g: float = 1.0) -> tuple[float]:
+    """∂(x ** n)/∂x = n · x^(n−1), 0 for n = 0 (n a plain number, bound with functools.partial)."""
+    return (0.0 if n == 0.0 else g * _dpow(out._prev[0].data, n),)
+
+
+def _sqrt_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂√x/∂x = 1 / (2√x): ±inf at ±0.0, given as g / (2√x)."""
+    try:
+        return (g / (2.0 * out.data),)
+    except ZeroDivisionError:  # √x = ±0: the slope is vertical
+        return (_divide(g, 2.0 * out.data),)
+
+
+def _exp_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂eˣ/∂x = eˣ."""
-    return (out.data,)
+    return (g * out.data,)
 
 
-def _log_grads(out: Value) -> tuple[float]:
-    """∂ln x/∂x = 1/x."""
-    return (1.0 / out._prev[0].data,)
+def _log_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂ln x/∂x = 1/x, given as g / x."""
+    x = out._prev[0].data
+    try:
+        return (g / x,)
+    except ZeroDivisionError:  # x was set to 0 after the forward
+        return (_divide(g, x),)
 
 
-def _tanh_grads(out: Value) -> tuple[float]:
+def _tanh_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂tanh x/∂x = 1 − tanh² x."""
     t = out.data
-    return (1.0 - t * t,)
+    return (g * (1.0 - t * t),)
 
 
-def _sigmoid_grads(out: Value) -> tuple[float]:
-    """∂σ(x)/∂x = σ(x)(1 − σ(x))."""
+def _sigmoid_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂σ(x)/∂x = σ(x)(1 − σ(x)), given as g · (1 − σ) · σ."""
     s = out.data
-    return (s * (1.0 - s),)
+    return (g * (1.0 - s) * s,)
 
 
-def _relu_grads(out: Value) -> tuple[float]:
+def _relu_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂max(0, x)/∂x = 1 for x > 0, else 0 (0 at the kink, as in PyTorch)."""
-    return (1.0 if out.data > 0.0 else 0.0,)
+    # A mask, not a product: below zero the input gets exactly 0 even if g is inf or NaN.
+    return (0.0 if out.data <= 0.0 else g,)
 
 
-def _abs_grads(out: Value) -> tuple[float]:
+def _abs_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂|x|/∂x = sign x (0 at x = 0, as in PyTorch)."""
     x = out._prev[0].data
-    return (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0,)
+    return (g * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0),)
 
 
 def _dpow(x: float, n: float) -> float:
-    """∂(x ** n)/∂x = n · x^(n−1); 0 for n = 0, ±inf where that slope is vertical or overflows."""
-    if n == 0.0:
-        return 0.0
+    """∂(x ** n)/∂x = n · x^(n−1), for n ≠ 0; ±inf where that slope is vertical or overflows."""
+    return n * _ieee_pow(x, n - 1.0)
+
+
+# Python raises where IEEE 754 arithmetic (and so PyTorch) gives ±inf or NaN. Backward must not
+# raise where PyTorch has an answer, so the few operations that can are given IEEE's result.
+
+
+def _divide(a: float, b: float) -> float:
+    """a / b as IEEE 754 computes it: ±inf or NaN for b = ±0, where Python raises."""
+    if b != 0.0:
+        return a / b
+    if a == 0.0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _ieee_pow(x: float, y: float) -> float:
+    """x ** y as C's pow computes it: ±inf or NaN where Python raises (or goes complex)."""
     try:
-        slope: float = n * x ** (n - 1.0)
-        return slope
-    except (ZeroDivisionError, OverflowError):  # x = 0 with n < 1 (√x at 0), or beyond float range
-        negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
-        return math.copysign(math.inf, -n if negative else n)
+        return math.pow(x, y)
+    except OverflowError:
+        return -math.inf if x < 0.0 and y % 2.0 == 1.0 else math.inf
+    except ValueError:  # 0 to a negative power, or a negative base to a non-integer power
+        if x != 0.0:
+            return math.nan
+        return math.copysign(math.inf, x) if y % 2.0 == 1.0 else math.inf  # odd y keeps the zero's sign
+
+
+def _log(x: float) -> float:
+    """ln x as IEEE 754 computes it: -inf at 0, NaN below, where Python raises."""
+    return math.log(x) if x > 0.0 else -math.inf if x == 0.0 else math.nan
 
 
 # -- building nodes ----------------------------------------------------------------------------
 
 _new = object.__new__
-_SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max  # below it, 1 / b overflows
 
 
 def _result(data: float, prev: tuple[Value, ...], op: str, local_grads: LocalGrads) -> Value:

@@ -267,7 +267,7 @@ def test_anomaly_in_backward_names_op() -> None:
     y.backward()
     assert x.grad == math.inf
     x.grad = 0.0
-    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of '\*\*0.5'") as err:
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of 'sqrt'") as err:
         y.backward()
     assert "0.0 (label 'x')" in str(err.value)
 
