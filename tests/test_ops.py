@@ -382,7 +382,10 @@ DIVISION_FORMS = [
 def test_division_equals_pythons_division(divide):
     """a / b is Python's a / b to the last bit (as a · b⁻¹, a quarter of random pairs were an ulp off)."""
     rng = np.random.default_rng(0)
-    pairs = [*rng.uniform(-10.0, 10.0, (500, 2)).tolist(), *(10.0 ** rng.uniform(-300, 300, (500, 2))).tolist()]
+    pairs = [
+        *rng.uniform(-10.0, 10.0, (500, 2)).tolist(),
+        *(10.0 ** rng.uniform(-300, 300, (500, 2))).tolist(),
+    ]
     assert [divide(a, b).data for a, b in pairs] == [a / b for a, b in pairs]
     assert divide(3, 10).data == 0.3
 
