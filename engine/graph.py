@@ -163,26 +163,37 @@ def backward(root: Node, grad: float = 1.0) -> None:
     # backward_steps() below is this loop one op at a time, for diagrams: change them together.
     _check_seed("backward", root, grad)
     order = topo_order(root)
-    earlier = _start_pass(order, root, grad)
+    earlier: list[tuple[Node, float]] = []
+    zeroed = False
     check = mode.anomaly
-    for node in reversed(order):
-        local_grads = node._backward
-        if local_grads is None:  # a leaf
-            continue
-        inputs = node._prev
-        added = local_grads(node, node.grad)  # ∂node/∂input · ∂root/∂node, for each input
-        # Once per edge, so `a + a` adds twice. Unrolled for the one or two inputs every op has:
-        # twice as fast as a zip() loop here.
-        first = inputs[0]
-        if first.requires_grad:
-            first.grad += added[0]
-        if len(inputs) == 2:
-            second = inputs[1]
-            if second.requires_grad:
-                second.grad += added[1]
-        if check:
-            _check_backward(node)
-    _finish_pass(earlier)
+    # A pass that stops part-way (detect_anomaly, Ctrl-C, an error in a rule) leaves every leaf as
+    # it was, as PyTorch does: a half-summed gradient must never reach an optimizer step.
+    # try costs nothing until something raises (CPython 3.11+).
+    try:
+        _start_pass(order, earlier)
+        zeroed = True
+        root.grad = float(grad)
+        for node in reversed(order):
+            rule = node._backward
+            if rule is None:  # a leaf
+                continue
+            inputs = node._prev
+            added = rule(node, node.grad)  # ∂node/∂input · ∂root/∂node, for each input
+            # Once per edge, so `a + a` adds twice. Unrolled for the one or two inputs every op
+            # has: twice as fast as a zip() loop here.
+            first = inputs[0]
+            if first.requires_grad:
+                first.grad += added[0]
+            if len(inputs) == 2:
+                second = inputs[1]
+                if second.requires_grad:
+                    second.grad += added[1]
+            if check:
+                _check_backward(node)
+        _finish_pass(earlier)
+    except BaseException:
+        _undo_pass(order if zeroed else (), earlier)
+        raise
 
 
 @dataclass(frozen=True)
@@ -205,10 +216,14 @@ def backward_steps(root: N, grad: float = 1.0) -> Iterator[BackwardStep[N]]:
 def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
     # backward()'s loop, the same arithmetic in the same order, so the grads end up identical.
     order = topo_order(root)
-    earlier = _start_pass(order, root, grad)
-    ops = [node for node in reversed(order) if node._backward is not None]
+    earlier: list[tuple[Node, float]] = []
+    zeroed = finished = False
     check = mode.anomaly
     try:
+        _start_pass(order, earlier)
+        zeroed = True
+        root.grad = float(grad)
+        ops = [node for node in reversed(order) if node._backward is not None]
         for node in ops:
             g = node.grad
             local = node._backward(node)  # g = 1: ∂node/∂input, for the diagram
@@ -222,10 +237,14 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
                 _check_backward(node)
             if node is ops[-1]:  # the last step shows the finished pass: leaves get what they held
                 _finish_pass(earlier)
-                earlier = []
+                finished = True
             yield BackwardStep(node, g, tuple(edges))
-    finally:  # stopped early: leaves still keep what they held before this pass
-        _finish_pass(earlier)
+        if not finished:  # no ops: root is a leaf
+            _finish_pass(earlier)
+    except BaseException:  # an error, or stopped early (close(), GeneratorExit): as backward()
+        if not finished:
+            _undo_pass(order if zeroed else (), earlier)
+        raise
 
 
 def _check_seed(caller: str, root: Node, grad: float) -> None:
@@ -239,25 +258,33 @@ def _check_seed(caller: str, root: Node, grad: float) -> None:
         raise ValueError(f"{caller}: the seed gradient must be a finite real number, got {grad!r}")
 
 
-def _start_pass(order: Sequence[Node], root: Node, grad: float) -> list[tuple[Node, float]]:
-    """Zero every gradient and seed the root; return the leaves' earlier gradients, to add back."""
+def _start_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None:
+    """Zero every gradient; each leaf's earlier gradient goes to `earlier` first, to add back."""
     # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
     # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
     # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
-    earlier = []
+    # A leaf is recorded before it is zeroed, so an interruption anywhere can be undone.
     for node in order:
         if node._prev:
             node.grad = 0.0
         elif node.grad:
             earlier.append((node, node.grad))
             node.grad = 0.0
-    root.grad = float(grad)
-    return earlier
 
 
 def _finish_pass(earlier: list[tuple[Node, float]]) -> None:
     for node, previous in earlier:
         node.grad += previous
+
+
+def _undo_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None:
+    """A pass that did not finish: every leaf gets back exactly the gradient it held before it."""
+    # `order` is empty if zeroing was interrupted: the leaves not reached yet were never touched.
+    for node in order:
+        if not node._prev:
+            node.grad = 0.0
+    for node, previous in earlier:
+        node.grad = previous
 
 
 def zero_grad(root: Node) -> None:

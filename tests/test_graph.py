@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import sys
@@ -272,6 +273,56 @@ def test_anomaly_in_backward_names_op() -> None:
     assert "0.0 (label 'x')" in str(err.value)
 
 
+# -- a pass that fails part-way changes no leaf ---------------------------------------------------
+
+
+def _raising(error: BaseException):
+    """x ↦ x · 1 whose backward rule raises `error`: a bug in a rule, or Ctrl-C arriving there."""
+
+    def op(x: Value) -> Value:
+        def rule(node: Value, g: float = 1.0) -> tuple[float, float]:
+            raise error
+
+        out = x * 1.0
+        out._backward = rule
+        return out
+
+    return op
+
+
+# (id, an op on w whose backward fails, the context that makes it fail, the exception)
+FAILURES = [
+    pytest.param(Value.sqrt, detect_anomaly, FloatingPointError, id="detect_anomaly"),  # slope inf at 0
+    pytest.param(_raising(KeyboardInterrupt()), contextlib.nullcontext, KeyboardInterrupt, id="Ctrl-C"),
+    pytest.param(_raising(ZeroDivisionError("bug")), contextlib.nullcontext, ZeroDivisionError, id="rule"),
+]
+PASSES = [
+    pytest.param(backward, id="backward"),
+    pytest.param(lambda root: list(backward_steps(root)), id="backward_steps"),
+]
+
+
+@pytest.mark.parametrize("run", PASSES)
+@pytest.mark.parametrize(("failing", "context", "error"), FAILURES)
+def test_a_failed_pass_leaves_every_leaf_as_it_was(failing, context, error, run) -> None:
+    w, b, c = Value(0.0, label="w"), Value(1.0, label="b"), Value(2.0, label="c")
+    loss = (w * 2.0 + b * c) + failing(w)  # w * 2 and b * c run first and add to w, b and c
+    w.grad, b.grad = 3.0, -0.5  # from an earlier backward; c holds nothing
+    with pytest.raises(error), context():
+        run(loss)
+    assert (w.grad, b.grad, c.grad) == (3.0, -0.5, 0.0)
+
+
+def test_after_a_failed_pass_the_next_one_accumulates_as_usual() -> None:
+    w = Value(0.0, label="w")
+    loss = w * 2.0 + w.sqrt()
+    w.grad = 3.0
+    with pytest.raises(FloatingPointError), detect_anomaly():
+        loss.backward()
+    (w * 2.0).backward()
+    assert w.grad == 5.0
+
+
 # -- scopes: tags for drawing ---------------------------------------------------------------------
 
 
@@ -467,12 +518,14 @@ def test_backward_steps_checks_its_arguments_before_the_first_step() -> None:
         backward_steps(Value(1.0) * 2.0, math.nan)
 
 
-def test_backward_steps_stopped_early_keeps_what_leaves_held() -> None:
+@pytest.mark.parametrize("taken", [1, 2])
+def test_backward_steps_stopped_early_keeps_what_leaves_held(taken: int) -> None:
     a = Value(2.0)
-    y = (a * 3.0) * 4.0
+    y = (a * 3.0) * a + 1.0
     y.backward()
     assert a.grad == 12.0
     steps = backward_steps(y)
-    next(steps)  # only the outer * has run: a has no part of this pass yet
+    for _ in range(taken):
+        next(steps)  # + adds nothing to a, then the outer * adds 6: a pass half done, not to keep
     steps.close()
     assert a.grad == 12.0
