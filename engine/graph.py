@@ -7,13 +7,14 @@ of its users, and add what its rule gives into its inputs) lives here.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 __all__ = [
     "BackwardStep",
@@ -67,6 +68,7 @@ class Node(Protocol):
 
 
 N = TypeVar("N", bound=Node)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Mode(threading.local):
@@ -294,29 +296,71 @@ def zero_grad(root: Node) -> None:
         node.grad = 0.0
 
 
-@contextmanager
-def set_grad_enabled(enabled: bool) -> Iterator[None]:
-    """Inside, ops record the graph if enabled, and record nothing if not."""
-    previous = mode.grad_enabled
-    mode.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
+class _GradMode:
+    """Recording switched on or off inside a `with` block, or in every call of a decorated function."""
+
+    enabled: bool  # the mode inside
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack: the same object may be entered while inside
+
+    def __enter__(self) -> None:
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        mode.grad_enabled = self._previous.pop()
+
+    def __call__(self, func: F) -> F:
+        enabled = self.enabled
+
+        @functools.wraps(func)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            previous = mode.grad_enabled  # read per call and per thread: recursion and threads are safe
+            mode.grad_enabled = enabled
+            try:
+                return func(*args, **kwargs)
+            finally:
+                mode.grad_enabled = previous
+
+        return cast(F, switched)
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad(_GradMode):  # noqa: N801  # PyTorch's name
     """Inside, ops record nothing: results are constants with no inputs and no backward."""
-    with set_grad_enabled(False):
-        yield
+
+    enabled = False
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+class enable_grad(_GradMode):  # noqa: N801  # PyTorch's name
     """Inside, ops record again, even within no_grad()."""
-    with set_grad_enabled(True):
-        yield
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801  # PyTorch's name
+    """Ops record a graph if enabled, nothing if not: from now on, or in a `with` block or decorated call."""
+
+    # As in PyTorch, the call itself switches (so a plain `set_grad_enabled(False)` works), and
+    # leaving a `with` block restores what was on before the call.
+    def __init__(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(
+                f"set_grad_enabled: enabled must be True or False, got {type(enabled).__name__} {enabled!r}"
+            )
+        super().__init__()
+        self.enabled = enabled
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = enabled
+
+    def __enter__(self) -> None:
+        """Nothing: the call switched already."""
+
+    def __call__(self, func: F) -> F:
+        # Decorating switches nothing now (undo the call's switch): each call of func will.
+        if self._previous:
+            mode.grad_enabled = self._previous.pop()
+        return super().__call__(func)
 
 
 def is_grad_enabled() -> bool:

@@ -227,6 +227,73 @@ def test_no_grad_is_per_thread() -> None:
     assert seen == [True]
 
 
+@pytest.fixture
+def recording_restored():
+    """Whatever a test switches, the next one starts with recording on."""
+    yield
+    set_grad_enabled(True)
+
+
+def test_set_grad_enabled_called_plainly_switches_from_then_on(recording_restored) -> None:
+    set_grad_enabled(False)  # as torch.set_grad_enabled(False): no `with` needed
+    assert not is_grad_enabled() and not (Value(1.0) * 2).requires_grad
+    set_grad_enabled(True)
+    assert is_grad_enabled() and (Value(1.0) * 2).requires_grad
+
+
+# (id, a fresh switch, the mode inside it)
+SWITCHES = [
+    pytest.param(no_grad, False, id="no_grad"),
+    pytest.param(enable_grad, True, id="enable_grad"),
+    pytest.param(lambda: set_grad_enabled(False), False, id="set_grad_enabled(False)"),
+    pytest.param(lambda: set_grad_enabled(True), True, id="set_grad_enabled(True)"),
+]
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize(("switch", "inside"), SWITCHES)
+def test_grad_mode_switch_in_a_with_block(switch, inside, start, recording_restored) -> None:
+    set_grad_enabled(start)
+    with switch():
+        assert is_grad_enabled() == inside == (Value(1.0) * 2).requires_grad
+    assert is_grad_enabled() == start
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize(("switch", "inside"), SWITCHES)
+def test_grad_mode_switch_as_a_decorator(switch, inside, start, recording_restored) -> None:
+    set_grad_enabled(start)
+    probe = switch()(is_grad_enabled)
+    assert is_grad_enabled() == start  # decorating switches nothing
+    assert probe() == inside
+    assert is_grad_enabled() == start
+    set_grad_enabled(not start)
+    assert probe() == inside  # each call switches, and restores the mode of its caller
+    assert is_grad_enabled() == (not start)
+
+
+def test_set_grad_enabled_is_per_thread(recording_restored) -> None:
+    seen: list[bool] = []
+
+    def worker() -> None:
+        set_grad_enabled(False)
+        seen.append((Value(1.0) * 2).requires_grad)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [False] and is_grad_enabled()
+
+
+@pytest.mark.parametrize("flag", [1, None, "no"])
+def test_set_grad_enabled_wants_a_bool(flag: object) -> None:
+    with pytest.raises(
+        TypeError, match=rf"set_grad_enabled: enabled must be True or False, got \w+ {flag!r}"
+    ):
+        set_grad_enabled(flag)  # type: ignore[arg-type]
+    assert is_grad_enabled()
+
+
 def test_ops_on_values_without_requires_grad_are_not_recorded() -> None:
     w = Value(0.5, requires_grad=False)
     x = Value(2.0, requires_grad=False)
