@@ -49,6 +49,10 @@ class Value:
         frozen = "" if self.requires_grad else ", requires_grad=False"
         return f"Value(data={self.data!r}, grad={self.grad!r}{label}{frozen})"
 
+    def __bool__(self) -> bool:
+        """bool(v) = v.data != 0, as for a one-element tensor in PyTorch (NaN is true)."""
+        return self.data != 0.0
+
     # -- primitives: compute, make `out` with its inputs, op and local derivatives, return ------
 
     def __add__(self, other: Value | float) -> Value:

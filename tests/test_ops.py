@@ -472,6 +472,32 @@ def test_non_number_operand_raises_type_error(expr):
         expr(Value(2.0))
 
 
+# (id, the value, its truth): PyTorch's for a one-element tensor
+TRUTH = [
+    pytest.param(lambda: Value(0.0), False, id="0.0"),
+    pytest.param(lambda: Value(-0.0), False, id="-0.0"),
+    pytest.param(lambda: Value(3.0) - 3, False, id="3-3"),
+    pytest.param(lambda: Value(0, requires_grad=False), False, id="constant-0"),
+    pytest.param(lambda: Value(2.5), True, id="2.5"),
+    pytest.param(lambda: Value(-1e-300), True, id="-1e-300"),
+    pytest.param(lambda: Value(math.inf), True, id="inf"),
+    pytest.param(lambda: Value(math.nan), True, id="nan"),
+]
+
+
+@pytest.mark.parametrize(("make", "truth"), TRUTH)
+def test_truth_is_the_datas(make, truth):
+    value = make()
+    assert bool(value) is truth
+    assert (value or "falsy") is (value if truth else "falsy")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("make", "truth"), TRUTH)
+def test_truth_is_torchs(make, truth, torch):
+    assert bool(torch.tensor(make().data, dtype=torch.float64)) is truth
+
+
 def test_repr():
     a = Value(3.0, label="a")
     assert repr(Value(2.0, label="a")) == "Value(data=2.0, grad=0.0, label='a')"
