@@ -119,6 +119,43 @@ def test_constants_get_no_gradient() -> None:
     assert const.grad == 0.0
 
 
+# -- a root that is not a Value ---------------------------------------------------------------------
+
+
+class _Model:
+    """Stands in for a model: it has parameters(), but is not a graph node."""
+
+    def parameters(self) -> list[Value]:
+        return [Value(1.0)]
+
+
+GRAPH_FUNCTIONS = [
+    pytest.param(topo_order, id="topo_order"),
+    pytest.param(backward, id="backward"),
+    pytest.param(backward_steps, id="backward_steps"),
+    pytest.param(zero_grad, id="zero_grad"),
+    pytest.param(backward_work, id="backward_work"),
+]
+# (id, the root, what the message must say besides "<function>: needs one Value")
+NOT_A_NODE = [
+    pytest.param(2.5, "got the plain number 2.5", id="float"),
+    pytest.param([Value(1.0) * 2, Value(2.0) * 2], "got a list of 2: use one output at a time", id="list"),
+    pytest.param((Value(1.0) * 2,), "or combine them into one loss", id="tuple"),
+    pytest.param(_Model(), "got a _Model (a model): call it on an input", id="model"),
+    pytest.param(None, "got None: did a function forget to return its result?", id="None"),
+    pytest.param("loss", "got str 'loss'", id="str"),
+]
+
+
+@pytest.mark.parametrize(("root", "says"), NOT_A_NODE)
+@pytest.mark.parametrize("function", GRAPH_FUNCTIONS)
+def test_graph_functions_want_a_value_and_say_what_they_got(function, root, says) -> None:
+    name = function.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: needs one Value \(the output of a computation\)") as err:
+        function(root)
+    assert says in str(err.value)
+
+
 # -- backward semantics: leaves accumulate, interior nodes start afresh --------------------------
 
 
