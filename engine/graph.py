@@ -114,13 +114,18 @@ def require_node(caller: str, root: object) -> None:
 def topo_order(root: N) -> list[N]:
     """Every node reachable from root, each after all of its inputs (root last)."""
     require_node("topo_order", root)
+    return _post_order(root, set())
+
+
+def _post_order(root: N, done: set[Any]) -> list[N]:
+    """The nodes reachable from root not through one in `done` (which grows), each after its inputs."""
     # Iterative depth-first post-order, so a million-op chain needs no recursion. A node is
     # expanded once; _EMIT above it on the stack means "its inputs are all done: emit it".
     # An input already expanded is already emitted: in a DAG it cannot be an unfinished ancestor.
     # The stack holds only nodes, no per-node tuples or iterators for the collector to chase.
     # Typed loosely inside: the inputs of an N are N's, which Sequence[Node] cannot say.
     order: list[Any] = []
-    expanded: set[Any] = set()
+    expanded = done  # nodes in `done` count as emitted already: not listed, not looked behind
     stack: list[Any] = [root]
     while stack:
         node = stack.pop()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
 import sys
+import weakref
 from collections.abc import Callable
-from typing import SupportsFloat
+from typing import Any, SupportsFloat, SupportsIndex
 
+from .graph import _post_order, describe, mode, observe
 from .graph import backward as _backward_pass
-from .graph import describe, mode, observe
 from .graph import zero_grad as _zero_graph
 
 __all__ = ["LocalGrads", "Value"]
@@ -204,6 +206,21 @@ class Value:
         """Set .grad = 0 on this node and every node it depends on."""
         _zero_graph(self)
 
+    # -- copies: pickle and deepcopy go through one flat table of the graph (see _Table) --------
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        """For pickle and copy.deepcopy: this node as a row of a flat table of its graph."""
+        table, row = _table_of(self)
+        return (_row, (table, row))
+
+    def __copy__(self) -> Value:
+        """copy.copy: a new node with the same number, gradient, label, op and the same inputs."""
+        twin: Value = _new(Value)
+        for name in Value.__slots__:
+            if hasattr(self, name):  # _scope is set only on values made inside a scope
+                setattr(twin, name, getattr(self, name))
+        return twin
+
 
 # -- backward rules: what each input's grad gets, ∂out/∂input · g, as PyTorch computes it ------
 # (tools/autograd/derivatives.yaml). Each is called with g = 1.0 for the local derivatives alone.
@@ -322,6 +339,110 @@ def _ieee_pow(x: float, y: float) -> float:
 def _log(x: float) -> float:
     """ln x as IEEE 754 computes it: -inf at 0, NaN below, where Python raises."""
     return math.log(x) if x > 0.0 else -math.inf if x == 0.0 else math.nan
+
+
+# -- copies: a graph pickled or deep-copied as one flat table ----------------------------------
+# Pickling a node as an object holding its inputs would recurse once per level of the graph (a
+# 100,000-op chain exceeds any recursion limit). Instead a node is pickled as (table, row): the
+# table lists the nodes of its graph inputs first, each with its fields and its inputs' rows, and
+# is rebuilt in one loop. A node used twice is one row, so sharing survives. Values pickled
+# together (a list of outputs) share nodes too: while a table is being pickled it is registered
+# here, and a node already in one is pickled as its (table, row), not as the root of a new table.
+
+_LIVE: dict[int, weakref.ref[_Table]] = {}  # id(node) -> the live table it is in
+
+
+class _Table:
+    """The nodes of root's graph that are in no other live table, inputs first (root last)."""
+
+    __slots__ = ("__weakref__", "nodes", "rows")
+
+    def __init__(self, root: Value) -> None:
+        # Usually the only table of its pickle: then a plain set, four times as fast to search.
+        self.nodes: list[Value] = _post_order(root, _InLiveTables() if _LIVE else set())
+        self.rows = {id(node): i for i, node in enumerate(self.nodes)}
+        ref = weakref.ref(self, functools.partial(_forget, list(self.rows)))
+        _LIVE.update(dict.fromkeys(self.rows, ref))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._fields(lambda node: node),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Value]:
+        # Inputs from another table are copied through memo, which holds that table's copy.
+        return _rebuild(self._fields(lambda node: copy.deepcopy(node, memo)))
+
+    def _fields(self, other_table: Callable[[Value], Value]) -> list[tuple[Any, ...]]:
+        """Each node as (data, grad, label, requires_grad, op, backward rule, input rows, scope)."""
+        rows = self.rows
+
+        def row(x: Value) -> int | Value:
+            i = rows.get(id(x))
+            return other_table(x) if i is None else i
+
+        return [
+            (
+                node.data,
+                node.grad,
+                node.label,
+                node.requires_grad,
+                node._op,
+                node._backward,
+                tuple(map(row, node._prev)) if node._prev else (),
+                getattr(node, "_scope", ()),
+            )
+            for node in self.nodes
+        ]
+
+
+class _InLiveTables(set[Value]):
+    """A set that also holds every node of a live table: the nodes a new table leaves out."""
+
+    def __contains__(self, node: object) -> bool:
+        return super().__contains__(node) or _find(node) is not None
+
+
+def _table_of(node: Value) -> tuple[_Table, int]:
+    """The live table node is in and its row, or a new table of its graph (node last)."""
+    found = _find(node)
+    if found is not None:
+        return found
+    table = _Table(node)
+    return table, len(table.nodes) - 1
+
+
+def _find(node: object) -> tuple[_Table, int] | None:
+    ref = _LIVE.get(id(node))
+    table = None if ref is None else ref()
+    if table is None:
+        return None
+    row = table.rows[id(node)]
+    return (table, row) if table.nodes[row] is node else None  # else the id names a new object
+
+
+def _forget(ids: list[int], ref: weakref.ref[_Table]) -> None:
+    """A table is gone (its pickle or deepcopy is done): its nodes are in no live table."""
+    for key in ids:
+        if _LIVE.get(key) is ref:
+            del _LIVE[key]
+
+
+def _rebuild(fields: list[tuple[Any, ...]]) -> list[Value]:
+    """The nodes of a table from their fields, in one loop; an input is a row number or a Value."""
+    nodes: list[Value] = []
+    for data, grad, label, requires_grad, op, rule, inputs, scope in fields:
+        node: Value = _new(Value)
+        node.data, node.grad, node.label, node.requires_grad = data, grad, label, requires_grad
+        node._op, node._backward = op, rule
+        node._prev = tuple([nodes[x] if type(x) is int else x for x in inputs]) if inputs else ()
+        if scope:
+            node._scope = scope  # type: ignore[attr-defined]  # an optional slot, unset by default
+        nodes.append(node)
+    return nodes
+
+
+def _row(nodes: list[Value], i: int) -> Value:
+    """Node i of a rebuilt table."""
+    return nodes[i]
 
 
 # -- building nodes ----------------------------------------------------------------------------
