@@ -283,9 +283,9 @@ def _log_grads(out: Value, g: float = 1.0) -> tuple[float]:
 
 
 def _tanh_grads(out: Value, g: float = 1.0) -> tuple[float]:
-    """∂tanh x/∂x = 1 − tanh² x."""
+    """∂tanh x/∂x = 1 − tanh² x, given as g · (1 − t)(1 + t)."""
     t = out.data
-    return (g * (1.0 - t * t),)
+    return (g * ((1.0 - t) * (1.0 + t)),)  # 1 − t·t would keep few digits where t is near ±1
 
 
 def _sigmoid_grads(out: Value, g: float = 1.0) -> tuple[float]:

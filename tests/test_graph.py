@@ -608,7 +608,8 @@ def test_backward_steps_say_which_op_runs_and_what_it_adds() -> None:
     steps = list(backward_steps(z, 2.0))
     assert [s.node._op for s in steps] == ["tanh", "*"]
     t = math.tanh(6.0)
-    assert steps[0].upstream == 2.0 and steps[0].edges[0][1:] == (1 - t * t, (1 - t * t) * 2.0)
+    slope = (1 - t) * (1 + t)  # 1 − tanh², as PyTorch computes it
+    assert steps[0].upstream == 2.0 and steps[0].edges[0][1:] == (slope, 2.0 * slope)
     assert len(steps[1].edges) == 1  # the constant 3.0 takes no gradient
     assert steps[1].edges[0][0] is x and x.grad == steps[1].edges[0][2]
 

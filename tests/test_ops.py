@@ -346,6 +346,8 @@ EDGES = [
     ("div@1e-10,1e-310", lambda x, y: x / y, (1e-10, 1e-310), 1e-10 / 1e-310, (INF, -INF)),
     ("div_scaled@1e-10", lambda x: x / 1e-310 * 1e-10, (1e-10,), 1e-10 / 1e-310 * 1e-10, (1e-10 / 1e-310,)),
     ("log_scaled@1e-310", lambda x: x.log() * 1e-10, (1e-310,), math.log(1e-310) * 1e-10, (1e-10 / 1e-310,)),
+    # near saturation 1 − tanh² is computed as (1 − t)(1 + t): 1 − t·t kept only 8 digits at 9
+    ("tanh@9", operator.methodcaller("tanh"), (9.0,), math.tanh(9.0), (6.091991707124916e-08,)),
     # √x at ±0: √-0.0 is -0.0, so the slope 1 / (2√x) is -inf there; PyTorch computes x ** 0.5 as √x
     ("sqrt@0", sqrt, (0.0,), 0.0, (INF,)),
     ("sqrt@-0", sqrt, (-0.0,), -0.0, (-INF,)),
