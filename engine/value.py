@@ -55,7 +55,7 @@ class Value:
         """bool(v) = v.data != 0, as for a one-element tensor in PyTorch (NaN is true)."""
         return self.data != 0.0
 
-    # -- primitives: compute, make `out` with its inputs, op and local derivatives, return ------
+    # -- primitives: compute, make `out` with its inputs, op and backward rule, return ----------
 
     def __add__(self, other: Value | float) -> Value:
         """f(a, b) = a + b."""
