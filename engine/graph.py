@@ -173,8 +173,9 @@ def backward(root: Node, grad: float = 1.0) -> None:
     zeroed = False
     check = mode.anomaly
     # A pass that stops part-way (detect_anomaly, Ctrl-C, an error in a rule) leaves every leaf as
-    # it was, as PyTorch does: a half-summed gradient must never reach an optimizer step.
-    # try costs nothing until something raises (CPython 3.11+).
+    # it was: a half-summed gradient must never reach an optimizer step. (PyTorch never hands a
+    # leaf a partial sum either, but keeps the sums it finished; here a failed pass changes no
+    # leaf at all.) The try is entered once per pass, not per node.
     try:
         _start_pass(order, earlier)
         zeroed = True
