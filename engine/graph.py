@@ -1,18 +1,20 @@
 """Graph algorithms over computation-graph nodes: ordering, the backward pass, grad modes.
 
 Everything here sees only the node interface (`Node`) and knows nothing of the arithmetic: each
-node carries its inputs and a function giving its local derivatives; the chain rule lives here.
+node carries its inputs and its op's backward rule; the chain rule (visit every op once, after all
+of its users, and add what its rule gives into its inputs) lives here.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 __all__ = [
     "BackwardStep",
@@ -41,7 +43,9 @@ class Node(Protocol):
     """What the graph algorithms need of a node.
 
     Nodes hash by identity (no value equality). A node made by an op has one or two inputs in
-    `_prev` and a `_backward` giving ∂node/∂input for each; a leaf has neither.
+    `_prev` and a backward rule: `_backward(node, g)` is what each input's grad gets when node.grad
+    is g (∂node/∂input · g), and `_backward(node)`, with g = 1, the local derivatives ∂node/∂input.
+    A leaf has neither.
     """
 
     grad: float
@@ -64,6 +68,7 @@ class Node(Protocol):
 
 
 N = TypeVar("N", bound=Node)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Mode(threading.local):
@@ -109,13 +114,19 @@ def require_node(caller: str, root: object) -> None:
 def topo_order(root: N) -> list[N]:
     """Every node reachable from root, each after all of its inputs (root last)."""
     require_node("topo_order", root)
+    return _post_order(root, set())
+
+
+def _post_order(root: N, done: set[Any]) -> list[N]:
+    """The nodes reachable from root not through one in `done` (which grows), each after its inputs."""
     # Iterative depth-first post-order, so a million-op chain needs no recursion. A node is
     # expanded once; _EMIT above it on the stack means "its inputs are all done: emit it".
-    # An input already expanded is already emitted: in a DAG it cannot be an unfinished ancestor.
-    # The stack holds only nodes, no per-node tuples or iterators for the collector to chase.
+    # Inputs are pushed unchecked (one extend, a sixth faster than testing each): one already
+    # expanded is skipped when popped, as in a DAG it is already emitted, never an unfinished
+    # ancestor. The stack holds only nodes, no per-node tuples or iterators for the collector.
     # Typed loosely inside: the inputs of an N are N's, which Sequence[Node] cannot say.
     order: list[Any] = []
-    expanded: set[Any] = set()
+    expanded = done  # nodes in `done` count as emitted already: not listed, not looked behind
     stack: list[Any] = [root]
     while stack:
         node = stack.pop()
@@ -125,9 +136,7 @@ def topo_order(root: N) -> list[N]:
             expanded.add(node)
             stack.append(node)
             stack.append(_EMIT)
-            for child in node._prev:
-                if child not in expanded:
-                    stack.append(child)
+            stack.extend(node._prev)
     return order
 
 
@@ -160,27 +169,38 @@ def backward(root: Node, grad: float = 1.0) -> None:
     # backward_steps() below is this loop one op at a time, for diagrams: change them together.
     _check_seed("backward", root, grad)
     order = topo_order(root)
-    earlier = _start_pass(order, root, grad)
+    earlier: list[tuple[Node, float]] = []
+    zeroed = False
     check = mode.anomaly
-    for node in reversed(order):
-        local_grads = node._backward
-        if local_grads is None:  # a leaf
-            continue
-        g = node.grad
-        inputs = node._prev
-        local = local_grads(node)
-        # ∂root/∂input += ∂root/∂node · ∂node/∂input, once per edge, so `a + a` adds twice.
-        # Unrolled for the one or two inputs every op has: twice as fast as a zip() loop here.
-        first = inputs[0]
-        if first.requires_grad:
-            first.grad += local[0] * g
-        if len(inputs) == 2:
-            second = inputs[1]
-            if second.requires_grad:
-                second.grad += local[1] * g
-        if check:
-            _check_backward(node, g)
-    _finish_pass(earlier)
+    # A pass that stops part-way (detect_anomaly, Ctrl-C, an error in a rule) leaves every leaf as
+    # it was: a half-summed gradient must never reach an optimizer step. (PyTorch never hands a
+    # leaf a partial sum either, but keeps the sums it finished; here a failed pass changes no
+    # leaf at all.) The try is entered once per pass, not per node.
+    try:
+        _start_pass(order, earlier)
+        zeroed = True
+        root.grad = float(grad)
+        for node in reversed(order):
+            rule = node._backward
+            if rule is None:  # a leaf
+                continue
+            inputs = node._prev
+            added = rule(node, node.grad)  # ∂node/∂input · ∂root/∂node, for each input
+            # Once per edge, so `a + a` adds twice. Unrolled for the one or two inputs every op
+            # has: twice as fast as a zip() loop here.
+            first = inputs[0]
+            if first.requires_grad:
+                first.grad += added[0]
+            if len(inputs) == 2:
+                second = inputs[1]
+                if second.requires_grad:
+                    second.grad += added[1]
+            if check:
+                _check_backward(node)
+        _finish_pass(earlier)
+    except BaseException:
+        _undo_pass(order if zeroed else (), earlier)
+        raise
 
 
 @dataclass(frozen=True)
@@ -203,27 +223,35 @@ def backward_steps(root: N, grad: float = 1.0) -> Iterator[BackwardStep[N]]:
 def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
     # backward()'s loop, the same arithmetic in the same order, so the grads end up identical.
     order = topo_order(root)
-    earlier = _start_pass(order, root, grad)
-    ops = [node for node in reversed(order) if node._backward is not None]
+    earlier: list[tuple[Node, float]] = []
+    zeroed = finished = False
     check = mode.anomaly
     try:
+        _start_pass(order, earlier)
+        zeroed = True
+        root.grad = float(grad)
+        ops = [node for node in reversed(order) if node._backward is not None]
         for node in ops:
             g = node.grad
-            local = node._backward(node)
+            local = node._backward(node)  # g = 1: ∂node/∂input, for the diagram
+            amounts = node._backward(node, g)  # what backward() adds
             edges = []
-            for child, d in zip(node._prev, local):
+            for child, d, added in zip(node._prev, local, amounts):
                 if child.requires_grad:
-                    added = d * g
                     child.grad += added
                     edges.append((child, d, added))
             if check:
-                _check_backward(node, g)
+                _check_backward(node)
             if node is ops[-1]:  # the last step shows the finished pass: leaves get what they held
                 _finish_pass(earlier)
-                earlier = []
+                finished = True
             yield BackwardStep(node, g, tuple(edges))
-    finally:  # stopped early: leaves still keep what they held before this pass
-        _finish_pass(earlier)
+        if not finished:  # no ops: root is a leaf
+            _finish_pass(earlier)
+    except BaseException:  # an error, or stopped early (close(), GeneratorExit): as backward()
+        if not finished:
+            _undo_pass(order if zeroed else (), earlier)
+        raise
 
 
 def _check_seed(caller: str, root: Node, grad: float) -> None:
@@ -237,25 +265,33 @@ def _check_seed(caller: str, root: Node, grad: float) -> None:
         raise ValueError(f"{caller}: the seed gradient must be a finite real number, got {grad!r}")
 
 
-def _start_pass(order: Sequence[Node], root: Node, grad: float) -> list[tuple[Node, float]]:
-    """Zero every gradient and seed the root; return the leaves' earlier gradients, to add back."""
+def _start_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None:
+    """Zero every gradient; each leaf's earlier gradient goes to `earlier` first, to add back."""
     # Interior nodes hold this call's gradient only. Leaves (parameters, inputs) accumulate across
     # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
     # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
-    earlier = []
+    # A leaf is recorded before it is zeroed, so an interruption anywhere can be undone.
     for node in order:
         if node._prev:
             node.grad = 0.0
         elif node.grad:
             earlier.append((node, node.grad))
             node.grad = 0.0
-    root.grad = float(grad)
-    return earlier
 
 
 def _finish_pass(earlier: list[tuple[Node, float]]) -> None:
     for node, previous in earlier:
         node.grad += previous
+
+
+def _undo_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None:
+    """A pass that did not finish: every leaf gets back exactly the gradient it held before it."""
+    # `order` is empty if zeroing was interrupted: the leaves not reached yet were never touched.
+    for node in order:
+        if not node._prev:
+            node.grad = 0.0
+    for node, previous in earlier:
+        node.grad = previous
 
 
 def zero_grad(root: Node) -> None:
@@ -265,29 +301,71 @@ def zero_grad(root: Node) -> None:
         node.grad = 0.0
 
 
-@contextmanager
-def set_grad_enabled(enabled: bool) -> Iterator[None]:
-    """Inside, ops record the graph if enabled, and record nothing if not."""
-    previous = mode.grad_enabled
-    mode.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
+class _GradMode:
+    """Recording switched on or off inside a `with` block, or in every call of a decorated function."""
+
+    enabled: bool  # the mode inside
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack: the same object may be entered while inside
+
+    def __enter__(self) -> None:
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        mode.grad_enabled = self._previous.pop()
+
+    def __call__(self, func: F) -> F:
+        enabled = self.enabled
+
+        @functools.wraps(func)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            previous = mode.grad_enabled  # read per call and per thread: recursion and threads are safe
+            mode.grad_enabled = enabled
+            try:
+                return func(*args, **kwargs)
+            finally:
+                mode.grad_enabled = previous
+
+        return cast(F, switched)
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad(_GradMode):  # noqa: N801  # PyTorch's name
     """Inside, ops record nothing: results are constants with no inputs and no backward."""
-    with set_grad_enabled(False):
-        yield
+
+    enabled = False
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+class enable_grad(_GradMode):  # noqa: N801  # PyTorch's name
     """Inside, ops record again, even within no_grad()."""
-    with set_grad_enabled(True):
-        yield
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801  # PyTorch's name
+    """Ops record a graph if enabled, nothing if not: from now on, or in a `with` block or decorated call."""
+
+    # As in PyTorch, the call itself switches (so a plain `set_grad_enabled(False)` works), and
+    # leaving a `with` block restores what was on before the call.
+    def __init__(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(
+                f"set_grad_enabled: enabled must be True or False, got {type(enabled).__name__} {enabled!r}"
+            )
+        super().__init__()
+        self.enabled = enabled
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = enabled
+
+    def __enter__(self) -> None:
+        """Nothing: the call switched already."""
+
+    def __call__(self, func: F) -> F:
+        # Decorating switches nothing now (undo the call's switch): each call of func will.
+        if self._previous:
+            mode.grad_enabled = self._previous.pop()
+        return super().__call__(func)
 
 
 def is_grad_enabled() -> bool:
@@ -370,13 +448,13 @@ def check_forward(op: str, inputs: Sequence[Node], data: float) -> None:
         raise FloatingPointError(f"detect_anomaly: forward of {op!r} gave {data} from inputs ({args})")
 
 
-def _check_backward(node: Node, g: float) -> None:
+def _check_backward(node: Node) -> None:
     for i, child in enumerate(node._prev):
         if child.requires_grad and not math.isfinite(child.grad):
             args = ", ".join(describe(x) for x in node._prev)
             raise FloatingPointError(
-                f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient {g}) "
-                f"gave input {i} the gradient {child.grad}"
+                f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient "
+                f"{node.grad}) gave input {i} the gradient {child.grad}"
             )
 
 

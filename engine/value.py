@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import numbers
 import sys
+import weakref
 from collections.abc import Callable
-from typing import SupportsFloat
+from typing import Any, SupportsFloat, SupportsIndex
 
+from .graph import _post_order, describe, mode, observe
 from .graph import backward as _backward_pass
-from .graph import describe, mode, observe
 from .graph import zero_grad as _zero_graph
 
 __all__ = ["LocalGrads", "Value"]
 
-# An op's local backward: given the output node, ∂out/∂input for each input, in input order.
-# The chain rule (multiply by out.grad, add into each input) is done once, in graph.backward.
-LocalGrads = Callable[["Value"], tuple[float, ...]]
+# An op's backward rule: given the output node and its gradient g = ∂root/∂out, what each input's
+# grad gets, in input order: ∂out/∂input · g, computed as PyTorch computes it. Usually that is the
+# product, but not always: relu passes exactly 0 below zero even when g is inf (a mask, not 0 · g),
+# and a quotient hands its numerator g / b, not (1/b) · g, which overflows for tiny b. So the rule
+# takes g, and called with the default g = 1 it gives the local derivatives ∂out/∂input themselves.
+# graph.backward adds what the rule returns into each input: the one place the chain rule runs.
+LocalGrads = Callable[["Value", float], tuple[float, ...]]
 
 
 class Value:
@@ -44,7 +51,11 @@ class Value:
         frozen = "" if self.requires_grad else ", requires_grad=False"
         return f"Value(data={self.data!r}, grad={self.grad!r}{label}{frozen})"
 
-    # -- primitives: compute, make `out` with its inputs, op and local derivatives, return ------
+    def __bool__(self) -> bool:
+        """bool(v) = v.data != 0, as for a one-element tensor in PyTorch (NaN is true)."""
+        return self.data != 0.0
+
+    # -- primitives: compute, make `out` with its inputs, op and backward rule, return ----------
 
     def __add__(self, other: Value | float) -> Value:
         """f(a, b) = a + b."""
@@ -76,11 +87,10 @@ class Value:
         except TypeError:
             return NotImplemented
         data = _pow(self, n, repr(n))
-
-        def pow_const_grads(out: Value) -> tuple[float]:  # the one op that needs a closure: n
-            return (_dpow(out._prev[0].data, n),)
-
-        return _result(data, (self,), sys.intern(f"**{n:g}"), pow_const_grads)
+        if n == 0.5:  # PyTorch computes x ** 0.5 as √x: -0.0 at -0.0, where the slope is -inf
+            return _result(math.sqrt(self.data), (self,), "**0.5", _sqrt_grads)
+        # n rides along in a partial (picklable, unlike a closure) of the one module-level rule.
+        return _result(data, (self,), sys.intern(f"**{n:g}"), functools.partial(_pow_const_grads, n))
 
     def exp(self) -> Value:
         """f(x) = eˣ."""
@@ -116,7 +126,30 @@ class Value:
     def relu(self) -> Value:
         """f(x) = max(0, x)."""
         x = self.data
-        return _result(0.0 if x <= 0.0 else x, (self,), "relu", _relu_grads)  # NaN stays NaN
+        return _result(0.0 if x < 0.0 else x, (self,), "relu", _relu_grads)  # NaN, -0.0 stay, as in PyTorch
+
+    def __truediv__(self, other: Value | float) -> Value:
+        """f(a, b) = a / b.
+
+        A primitive, not a · b⁻¹: the composition rounds twice (Value(3) / 10 would be
+        0.30000000000000004, not Python's 0.3) and overflows where the quotient does not
+        (1e-10 / 1e-310 = 1e300, but 1 / 1e-310 is inf).
+        """
+        rhs = other if isinstance(other, Value) else _lift(other)
+        if rhs is None:
+            return NotImplemented
+        if rhs.data == 0.0:
+            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
+        return _result(self.data / rhs.data, (self, rhs), "/", _div_grads)
+
+    def sqrt(self) -> Value:
+        """f(x) = √x, for x ≥ 0.
+
+        A primitive, as in PyTorch: √(-0.0) is -0.0, so its slope 1 / (2√x) is -inf there, +inf at +0.0.
+        """
+        if self.data < 0.0:
+            raise ValueError(f"sqrt: needs a non-negative input, got {describe(self)}")
+        return _result(math.sqrt(self.data), (self,), "sqrt", _sqrt_grads)
 
     def abs(self) -> Value:
         """f(x) = |x|."""
@@ -133,29 +166,9 @@ class Value:
         rhs = _lift(other)
         return NotImplemented if rhs is None else self + (-rhs)
 
-    def __truediv__(self, other: Value | float) -> Value:
-        """a / b = a · b⁻¹."""
-        rhs = _lift(other)
-        if rhs is None:
-            return NotImplemented
-        if rhs.data == 0.0:
-            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
-        if abs(rhs.data) < _SMALLEST_INVERTIBLE:
-            raise OverflowError(
-                f"division: {describe(self)} / {describe(rhs)}: a / b is computed as a · b**-1, and "
-                f"1 / {rhs.data!r} overflows a float (divisors below {_SMALLEST_INVERTIBLE:.3g} do)"
-            )
-        return self * rhs**-1.0
-
     def __abs__(self) -> Value:
         """abs(a) = a.abs()."""
         return self.abs()
-
-    def sqrt(self) -> Value:
-        """√x = x ** 0.5, for x ≥ 0."""
-        if self.data < 0.0:
-            raise ValueError(f"sqrt: needs a non-negative input, got {describe(self)}")
-        return self**0.5
 
     # Numbers on the left: lift them to constants and keep the operands in written order.
     def __radd__(self, other: float) -> Value:
@@ -193,80 +206,248 @@ class Value:
         """Set .grad = 0 on this node and every node it depends on."""
         _zero_graph(self)
 
+    # -- copies: pickle and deepcopy go through one flat table of the graph (see _Table) --------
 
-# -- local derivatives: ∂out/∂input for each input, read off the output node ------------------
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        """For pickle and copy.deepcopy: this node as a row of a flat table of its graph."""
+        table, row = _table_of(self)
+        return (_row, (table, row))
+
+    def __copy__(self) -> Value:
+        """copy.copy: a new node with the same number, gradient, label, op and the same inputs."""
+        twin: Value = _new(Value)
+        for name in Value.__slots__:
+            if hasattr(self, name):  # _scope is set only on values made inside a scope
+                setattr(twin, name, getattr(self, name))
+        return twin
 
 
-def _add_grads(out: Value) -> tuple[float, float]:
+# -- backward rules: what each input's grad gets, ∂out/∂input · g, as PyTorch computes it ------
+# (tools/autograd/derivatives.yaml). Each is called with g = 1.0 for the local derivatives alone.
+
+
+def _add_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
     """∂(a + b)/∂a = 1, ∂(a + b)/∂b = 1."""
-    return (1.0, 1.0)
+    return (g, g)
 
 
-def _mul_grads(out: Value) -> tuple[float, float]:
+def _mul_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
     """∂(a · b)/∂a = b, ∂(a · b)/∂b = a."""
     a, b = out._prev
-    return (b.data, a.data)
+    return (g * b.data, g * a.data)  # a product, so 0 · inf = NaN here, as in PyTorch
 
 
-def _pow_grads(out: Value) -> tuple[float, float]:
-    """∂(x ** y)/∂x = y · x^(y−1), ∂(x ** y)/∂y = x^y · ln x (0 at x = 0, as in PyTorch)."""
-    x, y = out._prev
-    if x.data > 0.0:
-        dy = out.data * math.log(x.data)
-    else:  # x < 0 is refused in the forward when y needs a gradient; 0 ** y is flat in y for y > 0
-        dy = 0.0 if x.data == 0.0 else math.nan
-    return (_dpow(x.data, y.data), dy)
+def _div_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
+    """∂(a / b)/∂a = 1/b, ∂(a / b)/∂b = −a/b², given as g / b and −g · (a/b) / b."""
+    b = out._prev[1].data
+    # Dividing g, never multiplying by 1/b: for b = 1e-310, 1/b is inf, but g / b may be finite.
+    try:
+        return (g / b, -g * (out.data / b))
+    except ZeroDivisionError:  # b was set to 0 after the forward
+        return (_divide(g, b), -g * _divide(out.data, b))
 
 
-def _exp_grads(out: Value) -> tuple[float]:
+def _pow_grads(out: Value, g: float = 1.0) -> tuple[float, float]:
+    """∂(x ** y)/∂x = y · x^(y−1) (0 for y = 0), ∂(x ** y)/∂y = x^y · ln x (0 at x = 0, y ≥ 0)."""
+    x, y = out._prev[0].data, out._prev[1].data
+    dx = 0.0 if y == 0.0 else g * _dpow(x, y)  # x ** 0 is flat in x: exactly 0, whatever g is
+    dy = g * (0.0 if x == 0.0 and y >= 0.0 else out.data * _log(x))  # ln x < 0: NaN, as in PyTorch
+    return (dx, dy)
+
+
+def _pow_const_grads(n: float, out: Value, g: float = 1.0) -> tuple[float]:
+    """∂(x ** n)/∂x = n · x^(n−1), 0 for n = 0 (n a plain number, bound with functools.partial)."""
+    return (0.0 if n == 0.0 else g * _dpow(out._prev[0].data, n),)
+
+
+def _sqrt_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂√x/∂x = 1 / (2√x): ±inf at ±0.0, given as g / (2√x)."""
+    try:
+        return (g / (2.0 * out.data),)
+    except ZeroDivisionError:  # √x = ±0: the slope is vertical
+        return (_divide(g, 2.0 * out.data),)
+
+
+def _exp_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂eˣ/∂x = eˣ."""
-    return (out.data,)
+    return (g * out.data,)
 
 
-def _log_grads(out: Value) -> tuple[float]:
-    """∂ln x/∂x = 1/x."""
-    return (1.0 / out._prev[0].data,)
+def _log_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂ln x/∂x = 1/x, given as g / x."""
+    x = out._prev[0].data
+    try:
+        return (g / x,)
+    except ZeroDivisionError:  # x was set to 0 after the forward
+        return (_divide(g, x),)
 
 
-def _tanh_grads(out: Value) -> tuple[float]:
-    """∂tanh x/∂x = 1 − tanh² x."""
+def _tanh_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂tanh x/∂x = 1 − tanh² x, given as g · (1 − t)(1 + t)."""
     t = out.data
-    return (1.0 - t * t,)
+    return (g * ((1.0 - t) * (1.0 + t)),)  # 1 − t·t would keep few digits where t is near ±1
 
 
-def _sigmoid_grads(out: Value) -> tuple[float]:
-    """∂σ(x)/∂x = σ(x)(1 − σ(x))."""
+def _sigmoid_grads(out: Value, g: float = 1.0) -> tuple[float]:
+    """∂σ(x)/∂x = σ(x)(1 − σ(x)), given as g · (1 − σ) · σ."""
     s = out.data
-    return (s * (1.0 - s),)
+    return (g * (1.0 - s) * s,)
 
 
-def _relu_grads(out: Value) -> tuple[float]:
+def _relu_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂max(0, x)/∂x = 1 for x > 0, else 0 (0 at the kink, as in PyTorch)."""
-    return (1.0 if out.data > 0.0 else 0.0,)
+    # A mask, not a product: below zero the input gets exactly 0 even if g is inf or NaN.
+    return (0.0 if out.data <= 0.0 else g,)
 
 
-def _abs_grads(out: Value) -> tuple[float]:
+def _abs_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂|x|/∂x = sign x (0 at x = 0, as in PyTorch)."""
     x = out._prev[0].data
-    return (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0,)
+    return (g * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0),)
 
 
 def _dpow(x: float, n: float) -> float:
-    """∂(x ** n)/∂x = n · x^(n−1); 0 for n = 0, ±inf where that slope is vertical or overflows."""
-    if n == 0.0:
-        return 0.0
+    """∂(x ** n)/∂x = n · x^(n−1), for n ≠ 0; ±inf where that slope is vertical or overflows."""
+    return n * _ieee_pow(x, n - 1.0)
+
+
+# Python raises where IEEE 754 arithmetic (and so PyTorch) gives ±inf or NaN. Backward must not
+# raise where PyTorch has an answer, so the few operations that can are given IEEE's result.
+
+
+def _divide(a: float, b: float) -> float:
+    """a / b as IEEE 754 computes it: ±inf or NaN for b = ±0, where Python raises."""
+    if b != 0.0:
+        return a / b
+    if a == 0.0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _ieee_pow(x: float, y: float) -> float:
+    """x ** y as C's pow computes it: ±inf or NaN where Python raises (or goes complex)."""
     try:
-        slope: float = n * x ** (n - 1.0)
-        return slope
-    except (ZeroDivisionError, OverflowError):  # x = 0 with n < 1 (√x at 0), or beyond float range
-        negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
-        return math.copysign(math.inf, -n if negative else n)
+        return math.pow(x, y)
+    except OverflowError:
+        return -math.inf if x < 0.0 and y % 2.0 == 1.0 else math.inf
+    except ValueError:  # 0 to a negative power, or a negative base to a non-integer power
+        if x != 0.0:
+            return math.nan
+        return math.copysign(math.inf, x) if y % 2.0 == 1.0 else math.inf  # odd y keeps the zero's sign
+
+
+def _log(x: float) -> float:
+    """ln x as IEEE 754 computes it: -inf at 0, NaN below, where Python raises."""
+    return math.log(x) if x > 0.0 else -math.inf if x == 0.0 else math.nan
+
+
+# -- copies: a graph pickled or deep-copied as one flat table ----------------------------------
+# Pickling a node as an object holding its inputs would recurse once per level of the graph (a
+# 100,000-op chain exceeds any recursion limit). Instead a node is pickled as (table, row): the
+# table lists the nodes of its graph inputs first, each with its fields and its inputs' rows, and
+# is rebuilt in one loop. A node used twice is one row, so sharing survives. Values pickled
+# together (a list of outputs) share nodes too: while a table is being pickled it is registered
+# here, and a node already in one is pickled as its (table, row), not as the root of a new table.
+
+_LIVE: dict[int, weakref.ref[_Table]] = {}  # id(node) -> the live table it is in
+
+
+class _Table:
+    """The nodes of root's graph that are in no other live table, inputs first (root last)."""
+
+    __slots__ = ("__weakref__", "nodes", "rows")
+
+    def __init__(self, root: Value) -> None:
+        # Usually the only table of its pickle: then a plain set, four times as fast to search.
+        self.nodes: list[Value] = _post_order(root, _InLiveTables() if _LIVE else set())
+        self.rows = {id(node): i for i, node in enumerate(self.nodes)}
+        ref = weakref.ref(self, functools.partial(_forget, list(self.rows)))
+        _LIVE.update(dict.fromkeys(self.rows, ref))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._fields(lambda node: node),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Value]:
+        # Inputs from another table are copied through memo, which holds that table's copy.
+        return _rebuild(self._fields(lambda node: copy.deepcopy(node, memo)))
+
+    def _fields(self, other_table: Callable[[Value], Value]) -> list[tuple[Any, ...]]:
+        """Each node as (data, grad, label, requires_grad, op, backward rule, input rows, scope)."""
+        rows = self.rows
+
+        def row(x: Value) -> int | Value:
+            i = rows.get(id(x))
+            return other_table(x) if i is None else i
+
+        return [
+            (
+                node.data,
+                node.grad,
+                node.label,
+                node.requires_grad,
+                node._op,
+                node._backward,
+                tuple(map(row, node._prev)) if node._prev else (),
+                getattr(node, "_scope", ()),
+            )
+            for node in self.nodes
+        ]
+
+
+class _InLiveTables(set[Value]):
+    """A set that also holds every node of a live table: the nodes a new table leaves out."""
+
+    def __contains__(self, node: object) -> bool:
+        return super().__contains__(node) or _find(node) is not None
+
+
+def _table_of(node: Value) -> tuple[_Table, int]:
+    """The live table node is in and its row, or a new table of its graph (node last)."""
+    found = _find(node)
+    if found is not None:
+        return found
+    table = _Table(node)
+    return table, len(table.nodes) - 1
+
+
+def _find(node: object) -> tuple[_Table, int] | None:
+    ref = _LIVE.get(id(node))
+    table = None if ref is None else ref()
+    if table is None:
+        return None
+    row = table.rows[id(node)]
+    return (table, row) if table.nodes[row] is node else None  # else the id names a new object
+
+
+def _forget(ids: list[int], ref: weakref.ref[_Table]) -> None:
+    """A table is gone (its pickle or deepcopy is done): its nodes are in no live table."""
+    for key in ids:
+        if _LIVE.get(key) is ref:
+            del _LIVE[key]
+
+
+def _rebuild(fields: list[tuple[Any, ...]]) -> list[Value]:
+    """The nodes of a table from their fields, in one loop; an input is a row number or a Value."""
+    nodes: list[Value] = []
+    for data, grad, label, requires_grad, op, rule, inputs, scope in fields:
+        node: Value = _new(Value)
+        node.data, node.grad, node.label, node.requires_grad = data, grad, label, requires_grad
+        node._op, node._backward = op, rule
+        node._prev = tuple([nodes[x] if type(x) is int else x for x in inputs]) if inputs else ()
+        if scope:
+            node._scope = scope  # type: ignore[attr-defined]  # an optional slot, unset by default
+        nodes.append(node)
+    return nodes
+
+
+def _row(nodes: list[Value], i: int) -> Value:
+    """Node i of a rebuilt table."""
+    return nodes[i]
 
 
 # -- building nodes ----------------------------------------------------------------------------
 
 _new = object.__new__
-_SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max  # below it, 1 / b overflows
 
 
 def _result(data: float, prev: tuple[Value, ...], op: str, local_grads: LocalGrads) -> Value:

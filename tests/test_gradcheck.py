@@ -48,7 +48,7 @@ def test_gradcheck_passes_a_correct_gradient_and_prints_a_table() -> None:
 def sabotaged_square(x: Value) -> Value:
     """x² whose local backward forgets one of its two edges: ∂/∂x comes out x instead of 2x."""
     out = x * x
-    out._backward = lambda node: (node._prev[1].data, 0.0)
+    out._backward = lambda node, g=1.0: (g * node._prev[1].data, 0.0)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import sys
@@ -118,6 +119,43 @@ def test_constants_get_no_gradient() -> None:
     assert const.grad == 0.0
 
 
+# -- a root that is not a Value ---------------------------------------------------------------------
+
+
+class _Model:
+    """Stands in for a model: it has parameters(), but is not a graph node."""
+
+    def parameters(self) -> list[Value]:
+        return [Value(1.0)]
+
+
+GRAPH_FUNCTIONS = [
+    pytest.param(topo_order, id="topo_order"),
+    pytest.param(backward, id="backward"),
+    pytest.param(backward_steps, id="backward_steps"),
+    pytest.param(zero_grad, id="zero_grad"),
+    pytest.param(backward_work, id="backward_work"),
+]
+# (id, the root, what the message must say besides "<function>: needs one Value")
+NOT_A_NODE = [
+    pytest.param(2.5, "got the plain number 2.5", id="float"),
+    pytest.param([Value(1.0) * 2, Value(2.0) * 2], "got a list of 2: use one output at a time", id="list"),
+    pytest.param((Value(1.0) * 2,), "or combine them into one loss", id="tuple"),
+    pytest.param(_Model(), "got a _Model (a model): call it on an input", id="model"),
+    pytest.param(None, "got None: did a function forget to return its result?", id="None"),
+    pytest.param("loss", "got str 'loss'", id="str"),
+]
+
+
+@pytest.mark.parametrize(("root", "says"), NOT_A_NODE)
+@pytest.mark.parametrize("function", GRAPH_FUNCTIONS)
+def test_graph_functions_want_a_value_and_say_what_they_got(function, root, says) -> None:
+    name = function.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: needs one Value \(the output of a computation\)") as err:
+        function(root)
+    assert says in str(err.value)
+
+
 # -- backward semantics: leaves accumulate, interior nodes start afresh --------------------------
 
 
@@ -226,6 +264,73 @@ def test_no_grad_is_per_thread() -> None:
     assert seen == [True]
 
 
+@pytest.fixture
+def recording_restored():
+    """Whatever a test switches, the next one starts with recording on."""
+    yield
+    set_grad_enabled(True)
+
+
+def test_set_grad_enabled_called_plainly_switches_from_then_on(recording_restored) -> None:
+    set_grad_enabled(False)  # as torch.set_grad_enabled(False): no `with` needed
+    assert not is_grad_enabled() and not (Value(1.0) * 2).requires_grad
+    set_grad_enabled(True)
+    assert is_grad_enabled() and (Value(1.0) * 2).requires_grad
+
+
+# (id, a fresh switch, the mode inside it)
+SWITCHES = [
+    pytest.param(no_grad, False, id="no_grad"),
+    pytest.param(enable_grad, True, id="enable_grad"),
+    pytest.param(lambda: set_grad_enabled(False), False, id="set_grad_enabled(False)"),
+    pytest.param(lambda: set_grad_enabled(True), True, id="set_grad_enabled(True)"),
+]
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize(("switch", "inside"), SWITCHES)
+def test_grad_mode_switch_in_a_with_block(switch, inside, start, recording_restored) -> None:
+    set_grad_enabled(start)
+    with switch():
+        assert is_grad_enabled() == inside == (Value(1.0) * 2).requires_grad
+    assert is_grad_enabled() == start
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize(("switch", "inside"), SWITCHES)
+def test_grad_mode_switch_as_a_decorator(switch, inside, start, recording_restored) -> None:
+    set_grad_enabled(start)
+    probe = switch()(is_grad_enabled)
+    assert is_grad_enabled() == start  # decorating switches nothing
+    assert probe() == inside
+    assert is_grad_enabled() == start
+    set_grad_enabled(not start)
+    assert probe() == inside  # each call switches, and restores the mode of its caller
+    assert is_grad_enabled() == (not start)
+
+
+def test_set_grad_enabled_is_per_thread(recording_restored) -> None:
+    seen: list[bool] = []
+
+    def worker() -> None:
+        set_grad_enabled(False)
+        seen.append((Value(1.0) * 2).requires_grad)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [False] and is_grad_enabled()
+
+
+@pytest.mark.parametrize("flag", [1, None, "no"])
+def test_set_grad_enabled_wants_a_bool(flag: object) -> None:
+    with pytest.raises(
+        TypeError, match=rf"set_grad_enabled: enabled must be True or False, got \w+ {flag!r}"
+    ):
+        set_grad_enabled(flag)  # type: ignore[arg-type]
+    assert is_grad_enabled()
+
+
 def test_ops_on_values_without_requires_grad_are_not_recorded() -> None:
     w = Value(0.5, requires_grad=False)
     x = Value(2.0, requires_grad=False)
@@ -267,9 +372,59 @@ def test_anomaly_in_backward_names_op() -> None:
     y.backward()
     assert x.grad == math.inf
     x.grad = 0.0
-    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of '\*\*0.5'") as err:
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of 'sqrt'") as err:
         y.backward()
     assert "0.0 (label 'x')" in str(err.value)
+
+
+# -- a pass that fails part-way changes no leaf ---------------------------------------------------
+
+
+def _raising(error: BaseException):
+    """x ↦ x · 1 whose backward rule raises `error`: a bug in a rule, or Ctrl-C arriving there."""
+
+    def op(x: Value) -> Value:
+        def rule(node: Value, g: float = 1.0) -> tuple[float, float]:
+            raise error
+
+        out = x * 1.0
+        out._backward = rule
+        return out
+
+    return op
+
+
+# (id, an op on w whose backward fails, the context that makes it fail, the exception)
+FAILURES = [
+    pytest.param(Value.sqrt, detect_anomaly, FloatingPointError, id="detect_anomaly"),  # slope inf at 0
+    pytest.param(_raising(KeyboardInterrupt()), contextlib.nullcontext, KeyboardInterrupt, id="Ctrl-C"),
+    pytest.param(_raising(ZeroDivisionError("bug")), contextlib.nullcontext, ZeroDivisionError, id="rule"),
+]
+PASSES = [
+    pytest.param(backward, id="backward"),
+    pytest.param(lambda root: list(backward_steps(root)), id="backward_steps"),
+]
+
+
+@pytest.mark.parametrize("run", PASSES)
+@pytest.mark.parametrize(("failing", "context", "error"), FAILURES)
+def test_a_failed_pass_leaves_every_leaf_as_it_was(failing, context, error, run) -> None:
+    w, b, c = Value(0.0, label="w"), Value(1.0, label="b"), Value(2.0, label="c")
+    loss = (w * 2.0 + b * c) + failing(w)  # w * 2 and b * c run first and add to w, b and c
+    w.grad, b.grad = 3.0, -0.5  # from an earlier backward; c holds nothing
+    with pytest.raises(error), context():
+        run(loss)
+    assert (w.grad, b.grad, c.grad) == (3.0, -0.5, 0.0)
+
+
+def test_after_a_failed_pass_the_next_one_accumulates_as_usual() -> None:
+    w = Value(0.0, label="w")
+    loss = w * 2.0 + w.sqrt()
+    w.grad = 3.0
+    with pytest.raises(FloatingPointError), detect_anomaly():
+        loss.backward()
+    (w * 2.0).backward()
+    assert w.grad == 5.0
 
 
 # -- scopes: tags for drawing ---------------------------------------------------------------------
@@ -453,7 +608,8 @@ def test_backward_steps_say_which_op_runs_and_what_it_adds() -> None:
     steps = list(backward_steps(z, 2.0))
     assert [s.node._op for s in steps] == ["tanh", "*"]
     t = math.tanh(6.0)
-    assert steps[0].upstream == 2.0 and steps[0].edges[0][1:] == (1 - t * t, (1 - t * t) * 2.0)
+    slope = (1 - t) * (1 + t)  # 1 − tanh², as PyTorch computes it
+    assert steps[0].upstream == 2.0 and steps[0].edges[0][1:] == (slope, 2.0 * slope)
     assert len(steps[1].edges) == 1  # the constant 3.0 takes no gradient
     assert steps[1].edges[0][0] is x and x.grad == steps[1].edges[0][2]
 
@@ -467,12 +623,14 @@ def test_backward_steps_checks_its_arguments_before_the_first_step() -> None:
         backward_steps(Value(1.0) * 2.0, math.nan)
 
 
-def test_backward_steps_stopped_early_keeps_what_leaves_held() -> None:
+@pytest.mark.parametrize("taken", [1, 2])
+def test_backward_steps_stopped_early_keeps_what_leaves_held(taken: int) -> None:
     a = Value(2.0)
-    y = (a * 3.0) * 4.0
+    y = (a * 3.0) * a + 1.0
     y.backward()
     assert a.grad == 12.0
     steps = backward_steps(y)
-    next(steps)  # only the outer * has run: a has no part of this pass yet
+    for _ in range(taken):
+        next(steps)  # + adds nothing to a, then the outer * adds 6: a pass half done, not to keep
     steps.close()
     assert a.grad == 12.0
