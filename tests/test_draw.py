@@ -374,15 +374,6 @@ def test_a_step_through_after_backward_shows_what_the_leaves_held_throughout() -
     assert captions(frames_to_dot(o)[:1])[1] == "every other gradient starts this pass at 0"
 
 
-class Op:
-    """A stand-in node for an op Value may gain as a primitive: its number, inputs and local derivatives."""
-
-    def __init__(self, data: float, label: str, prev: tuple[Op, ...] = (), op: str = "", local=()) -> None:
-        self.data, self.grad, self.label, self.requires_grad = data, 0.0, label, True
-        self._prev, self._op = prev, op
-        self._backward = (lambda out: local) if prev else None
-
-
 def op(build: Any) -> Any:
     """A graph built by build(p, q) from leaves p = 3 and q = 2, its output labelled r."""
     p, q = Value(3.0, label="p"), Value(2.0, label="q")
@@ -391,13 +382,16 @@ def op(build: Any) -> Any:
     return out
 
 
-def divided() -> Op:
-    p, q = Op(6.0, "p"), Op(3.0, "q")
-    return Op(2.0, "r", (p, q), "/", (1 / 3.0, -6.0 / 9.0))
+def divided() -> Value:
+    r = Value(6.0, label="p") / Value(3.0, label="q")
+    r.label = "r"
+    return r
 
 
-def square_root() -> Op:
-    return Op(2.0, "s", (Op(4.0, "x"),), "sqrt", (0.25,))
+def square_root() -> Value:
+    s = Value(4.0, label="x").sqrt()
+    s.label = "s"
+    return s
 
 
 @pytest.mark.parametrize(
