@@ -219,7 +219,7 @@ def main() -> None:
     warmup = 2 if args.quick else args.warmup
     demo = bench_demo_step(steps, warmup)
     ratio = demo["micrograd_s"] / demo["ours_s"]
-    nodes = demo['nodes']
+    nodes = demo["nodes"]
     print(f"\n1. micrograd demo step ({nodes} nodes, median of {steps} steps after {warmup} untimed, gc on)")
     print(f"   micrograd     {demo['micrograd_s'] * 1e3:8.1f} ms")
     print(f"   backprop-lab  {demo['ours_s'] * 1e3:8.1f} ms   -> {ratio:.1f}x faster")
