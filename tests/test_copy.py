@@ -65,6 +65,7 @@ def shape(roots: list[Value]) -> list[tuple[Any, ...]]:
     return rows
 
 
+@pytest.mark.slow  # a 100,000-op graph, three round trips
 @pytest.mark.parametrize("round_trip", ROUND_TRIPS)
 def test_a_100k_op_chain_round_trips_whole(round_trip: RoundTrip) -> None:
     limit = sys.getrecursionlimit()

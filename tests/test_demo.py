@@ -52,6 +52,7 @@ def test_python_m_engine_takes_help_and_refuses_other_arguments(
 # -- python -m nn.demo: the README's demo -----------------------------------------------------------
 
 
+@pytest.mark.slow  # trains micrograd's demo for 100 steps
 def test_python_m_nn_demo_trains_to_100_percent_and_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "figures"
     run = subprocess.run(

@@ -226,6 +226,7 @@ def test_vanishing_gradients_is_deterministic_and_returns_the_flow() -> None:
     assert vanishing_gradients(depth=3, width=4, seed=3) != a
 
 
+@pytest.mark.slow  # trains two networks
 def test_input_scaling_standardized_reaches_100_percent_and_raw_does_not() -> None:
     result = input_scaling(scale=100.0, steps=50, n=20)
     raw, standardized = result.runs

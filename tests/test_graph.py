@@ -486,6 +486,7 @@ def test_scopes_and_detect_anomaly_together() -> None:
 # -- deep and wide graphs, memory behaviour ------------------------------------------------------
 
 
+@pytest.mark.slow  # a million-node graph
 def test_million_op_chain_backpropagates_without_recursion() -> None:
     limit = sys.getrecursionlimit()
     x = Value(1.0)

@@ -16,6 +16,7 @@ import pytest
 
 nbformat = pytest.importorskip("nbformat")
 nbconvert = pytest.importorskip("nbconvert")
+pytestmark = pytest.mark.slow  # reads and exports every notebook
 
 FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))

@@ -79,7 +79,7 @@ TWO_EDGES = Program((1.0, 0.2, 0.1), (("mul", (0, 1)), ("mul", (0, 2)), ("add", 
 # every op once, each on the two latest nodes
 ALL_OPS = Program((0.7, -1.3), tuple((op, (k + 1, k)[: OPS[op][0]]) for k, op in enumerate(OPS)))
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(deadline=None)  # how many examples: the profile in conftest.py (300 in CI)
 
 
 def grads(leaves: Sequence[Value]) -> list[float]:

@@ -25,7 +25,14 @@ def test_readme_starts_with_setup_and_test_commands() -> None:
     assert tests == ".venv/bin/python -m pytest"
 
 
-@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+# Examples that train (call fit) are slow: they run in the full test command, not the inner loop.
+EXAMPLES = [
+    pytest.param(block, id=f"block{i}", marks=[pytest.mark.slow] if "fit(" in block else [])
+    for i, block in enumerate(PYTHON_BLOCKS)
+]
+
+
+@pytest.mark.parametrize("block", EXAMPLES)
 def test_readme_example_prints_what_its_comments_say(block: str) -> None:
     printed: dict[int, str] = {}
 

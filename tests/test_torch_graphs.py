@@ -208,7 +208,7 @@ EVERY_OP = Program(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)  # how many examples: the profile in conftest.py (300 in CI)
 @given(program=programs())
 @example(program=RELU_SQRT)
 @example(program=TINY_DIVISOR)

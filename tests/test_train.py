@@ -34,6 +34,7 @@ def micrograd_demo(model: MLP, X: np.ndarray, y: np.ndarray, steps: int = 100) -
     )
 
 
+@pytest.mark.slow  # trains micrograd's demo for 100 steps, three times
 @pytest.mark.parametrize(("seed", "scaled"), [(0, True), (1, True), (1, False)])
 def test_micrograd_demo_reaches_100_percent_on_moons_within_100_steps(seed: int, scaled: bool) -> None:
     X, labels = make_moons(100, noise=0.1, seed=seed)
@@ -66,6 +67,7 @@ def test_fit_matches_a_hand_written_loop_step_for_step() -> None:
     assert history.lr == pytest.approx([1.0 - 0.9 * k / 100 for k in range(5)])
 
 
+@pytest.mark.slow  # trains a network
 def test_multi_class_spiral_with_cross_entropy_and_adam() -> None:
     X, y = make_spiral(90, classes=3, seed=0)
     model = MLP(2, [16, 16, 3], seed=0)
