@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -45,3 +46,12 @@ def test_readme_example_prints_what_its_comments_say(block: str) -> None:
         if expected:
             assert printed.get(lineno) == expected.group(1).strip(), f"README line {line!r}"
     assert printed, "the example printed nothing"
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+def test_readme_example_pastes_into_the_python_repl(block: str) -> None:
+    # The REPL ends an indented block only at a blank line: code right after one is a syntax error there.
+    lines = block.splitlines()
+    for before, line in itertools.pairwise(lines):
+        if line and not line[0].isspace() and before[:1].isspace():
+            assert line.startswith(("except", "else", "elif", "finally")), f"a blank line before {line!r}"
