@@ -25,6 +25,7 @@ import numpy as np
 from engine import no_grad
 
 from ._checks import check_int, check_real, check_seed, non_negative, positive
+from ._table import table
 from .data import make_moons, standardize
 from .init import Init, Rng, he, make_rng, resolve_init
 from .losses import hinge_loss, l2_penalty, mse_loss
@@ -121,7 +122,7 @@ class GradientFlow:
         lr = f"lr = {self.lr:g}" if self.lr is not None else "no lr given: the step column is at lr = 1"
         return (
             f"Gradient flow (weights; biases in bias|g|; vs out = mean|g| / the output layer's; {lr})\n"
-            + _table(header, rows)
+            + table(header, rows)
         )
 
 
@@ -288,7 +289,7 @@ class ActivationStats:
         return (
             f"Activations on {self.examples} examples (saturated: tanh |a| > {s:g}, "
             f"sigmoid a < {1 - s:.2g} or > {s:g}; dead: ReLU units at 0 on every example)\n"
-            + _table(["layer", "act", "mean", "std", "saturated", "dead"], rows)
+            + table(["layer", "act", "mean", "std", "saturated", "dead"], rows)
         )
 
 
@@ -401,7 +402,7 @@ class Blame:
         return bool(self.neurons)
 
     def __str__(self) -> str:
-        params = _table(
+        params = table(
             ["parameter", "value", "grad"],
             [[p.name, f"{p.value:.4g}", f"{p.grad:.4g}"] for p in self.parameters],
         )
@@ -417,7 +418,7 @@ class Blame:
             f"δ = ∂C/∂z per neuron, the {len(ranked)} of {len(self.neurons)} with the largest mean |δ|:"
         )
         lines.append(
-            _table(
+            table(
                 ["neuron", "examples", "mean δ", "mean |δ|"],
                 [[n.name, str(n.examples), f"{n.mean_delta:.4g}", f"{n.mean_abs_delta:.4g}"] for n in ranked],
             )
@@ -510,7 +511,7 @@ class InitComparison:
     width: int
 
     def __str__(self) -> str:
-        table = _table(
+        text = table(
             ["setting", "first mean|g|", "output mean|g|", "first/output", "flagged layers", "verdict"],
             [
                 [
@@ -524,7 +525,7 @@ class InitComparison:
                 for r in self.rows
             ],
         )
-        return f"Gradients at init, MLP(2, [{self.width}]*{self.depth} + [1]), one backward\n{table}"
+        return f"Gradients at init, MLP(2, [{self.width}]*{self.depth} + [1]), one backward\n{text}"
 
 
 def compare_inits(
@@ -626,7 +627,7 @@ class InputScaling:
             "dead ReLUs",
             "diverged",
         ]
-        return f"Moons × {self.scale:g}, MLP(2, [16, 16, 1]), {budget} steps\n" + _table(header, rows)
+        return f"Moons × {self.scale:g}, MLP(2, [16, 16, 1]), {budget} steps\n" + table(header, rows)
 
 
 def input_scaling(
@@ -718,20 +719,6 @@ def _ratio(a: float, b: float, zero_over_zero: float = math.nan) -> float:
     if b != 0.0:
         return a / b
     return math.inf if a != 0.0 else zero_over_zero
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell: the first left-aligned, the rest right-aligned."""
-    cells = [list(header), *(list(row) for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        first, *rest = (
-            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
-        )
-        return "  " + "  ".join([first, *rest]).rstrip()
-
-    return "\n".join(line(row) for row in cells)
 
 
 def _axes(ax: Any) -> Any:
