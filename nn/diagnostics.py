@@ -26,6 +26,7 @@ from engine import no_grad
 
 from ._checks import check_int, check_real, check_seed, non_negative, positive
 from ._table import table
+from .activations import ACTIVATIONS
 from .data import make_moons, standardize
 from .init import Init, Rng, he, make_rng, resolve_init
 from .losses import hinge_loss, l2_penalty, mse_loss
@@ -345,12 +346,13 @@ def _layer_outputs(model: MLP, rows: Sequence[Sequence[float]]) -> list[np.ndarr
 
 
 def _saturated(a: np.ndarray, activation: str, saturation: float) -> float | None:
-    """The fraction of a near the activation's limits (tanh ±1, sigmoid 0 and 1); None for others."""
-    if activation == "tanh":
-        return float(np.mean(np.abs(a) > saturation))
-    if activation == "sigmoid":
-        return float(np.mean((a < 1.0 - saturation) | (a > saturation)))
-    return None
+    """The fraction of a within 1 − saturation of a finite limit (tanh ±1, sigmoid 0 and 1); else None."""
+    act = ACTIVATIONS[activation]
+    if not act.saturates:
+        return None
+    # For saturation ≥ 0.5, 1 − (1 − s) is s exactly: tanh's test is |a| > s, sigmoid's a < 1 − s or a > s.
+    margin = 1.0 - saturation
+    return float(np.mean((a < act.low + margin) | (a > act.high - margin)))
 
 
 def plot_activations(stats: ActivationStats, ax: Any = None, bins: int = 40) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any, SupportsFloat
 
@@ -11,17 +11,10 @@ import numpy as np
 from engine import Value, is_tagging_scopes, scope
 
 from ._checks import check_int, data_number, described, ordered, show
+from .activations import ACTIVATIONS, check_activation
 from .init import Init, Rng, make_rng, resolve_init
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron", "record"]
-
-# The nonlinearities a neuron may apply to z = w·x + b, by name; "linear" applies none.
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
-}
+__all__ = ["MLP", "Layer", "Module", "Neuron", "record"]
 
 Inputs = Sequence[Value | SupportsFloat] | np.ndarray
 
@@ -113,9 +106,7 @@ class Neuron(Module):
     ) -> None:
         nin = check_int("Neuron", "nin", nin, 1)
         fan_out = check_int("Neuron", "fan_out", fan_out, 1)
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            choices = ", ".join(map(repr, ACTIVATIONS))
-            raise ValueError(f"Neuron: unknown activation {show(activation)}; choose one of {choices}")
+        activation = check_activation("Neuron", activation)
         rng = make_rng(seed, "Neuron")
         scheme = resolve_init(init, "Neuron")
         # micrograd draws each weight with random.uniform(-1, 1) in this order and starts b at 0:
@@ -123,7 +114,7 @@ class Neuron(Module):
         self.w = [Value(scheme(nin, fan_out, rng), label=f"w{i}") for i in range(nin)]
         self.b = Value(0.0, label="b")
         self.activation = activation if nonlin else "linear"
-        self._act = ACTIVATIONS[self.activation]
+        self._act = ACTIVATIONS[self.activation].function
         self._name = "neuron"  # its scope in drawings; Layer names it "neuron j"
         self._zs: list[Value] = []  # pre-activations kept by record(), one per call
         self._recording = False
@@ -161,7 +152,7 @@ class Neuron(Module):
         return {"type": "Neuron", "nin": len(self.w), "activation": self.activation}
 
     def __repr__(self) -> str:
-        return f"{_DISPLAY[self.activation]}Neuron({len(self.w)})"
+        return f"{ACTIVATIONS[self.activation].display}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -299,9 +290,6 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
-
-
-_DISPLAY = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
 
 
 @contextmanager
