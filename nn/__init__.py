@@ -1,42 +1,19 @@
-"""backprop-lab's tiny neural-network library on top of engine: micrograd's MLP, and what training needs."""
+"""backprop-lab's tiny neural-network library on top of engine: micrograd's MLP, and what training needs.
 
+The top level holds what a model is built and trained with. The instruments are submodules, as
+in torch.nn.init: nn.init (weight schemes), nn.diagnostics (gradient flow, activation statistics,
+blame), nn.plots (drawing those), nn.pruning (dead neurons, pruning, lottery-ticket masks) and
+nn.freezing (freezing converged neurons).
+"""
+
+from . import diagnostics, freezing, init, plots, pruning
+
+# Added at merge (issue 12): `from . import draw` (the network view); nn.experiments is never imported here.
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
-from .diagnostics import (
-    activation_stats,
-    blame,
-    compare_inits,
-    flag_gradients,
-    gradient_flow,
-    input_scaling,
-    layer_outputs,
-    plot_activations,
-    plot_gradient_flow,
-    vanishing_gradients,
-)
-from .freezing import (
-    FreezePolicy,
-    Freezer,
-    freeze_neuron,
-    freezing_experiment,
-    frozen_neurons,
-    neuron_grad,
-    unfreeze_neuron,
-)
-from .init import he, uniform, xavier
 from .interop import to_torch
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty, mse_loss, softmax
 from .module import MLP, Layer, Module, Neuron, record
 from .optim import SGD, Adam, Optimizer
-from .pruning import (
-    dead_neuron_experiment,
-    dead_neurons,
-    full_mask,
-    lottery_ticket,
-    magnitude_mask,
-    prune,
-    rewind,
-    train_masked,
-)
 from .serialize import load, save
 from .train import History, accuracy, fit, predict
 
@@ -44,56 +21,33 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
-    "FreezePolicy",
-    "Freezer",
     "History",
     "Layer",
     "Module",
     "Neuron",
     "Optimizer",
     "accuracy",
-    "activation_stats",
     "binary_cross_entropy",
-    "blame",
-    "compare_inits",
     "cross_entropy",
-    "dead_neuron_experiment",
-    "dead_neurons",
+    "diagnostics",
     "fit",
-    "flag_gradients",
-    "freeze_neuron",
-    "freezing_experiment",
-    "frozen_neurons",
-    "full_mask",
-    "gradient_flow",
-    "he",
+    "freezing",
     "hinge_loss",
-    "input_scaling",
+    "init",
     "l2_penalty",
-    "layer_outputs",
     "load",
-    "lottery_ticket",
-    "magnitude_mask",
     "make_blobs",
     "make_circles",
     "make_moons",
     "make_spiral",
     "make_xor",
     "mse_loss",
-    "neuron_grad",
-    "plot_activations",
-    "plot_gradient_flow",
+    "plots",
     "predict",
-    "prune",
+    "pruning",
     "record",
-    "rewind",
     "save",
     "softmax",
     "standardize",
     "to_torch",
-    "train_masked",
-    "unfreeze_neuron",
-    "uniform",
-    "vanishing_gradients",
-    "xavier",
 ]

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ._checks import described, is_int, show
 
-__all__ = ["INITS", "Init", "Rng", "he", "make_rng", "resolve_init", "uniform", "xavier"]
+__all__ = ["Init", "Rng", "he", "uniform", "xavier"]
 
 
 class Rng(Protocol):

@@ -19,9 +19,8 @@ import numpy as np
 
 from ._checks import check_int, check_real, check_seed, is_int, non_negative, ordered
 from .data import make_moons, standardize
-from .diagnostics import _layer_outputs
 from .losses import binary_cross_entropy, hinge_loss
-from .module import MLP
+from .module import MLP, Neuron
 from .optim import SGD, Adam
 from .train import History, _rows, accuracy, fit, predict
 
@@ -56,7 +55,7 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     the model's answers, not something to prune.
     """
     _check_mlp(model, "dead_neurons")
-    outputs = _layer_outputs(model, _rows(X, "dead_neurons"))
+    outputs = model.layer_outputs(_rows(X, "dead_neurons"))
     return [
         (i, int(j))
         for i, (layer, a) in enumerate(zip(model.layers[:-1], outputs))
@@ -77,25 +76,15 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
     _check_mlp(model, "prune")
     drop = _check_prunable(model, neurons)
     kept = [[j for j in range(width) if (i, j) not in drop] for i, width in enumerate(model.sizes[1:])]
-    config = model.config()
-    smaller = MLP(
-        model.nin,
-        [len(k) for k in kept],
-        activation=config["activation"],
-        output_activation=config["output_activation"],
-        seed=0,  # every parameter is overwritten below
-    )
-    state: dict[str, float] = {}
+    smaller = MLP.from_config({**model.config(), "nouts": [len(k) for k in kept]})
     inputs = list(range(model.nin))  # the old indices of this layer's surviving inputs
-    for i, layer in enumerate(model.layers):
-        for new_j, j in enumerate(kept[i]):
-            neuron = layer.neurons[j]
-            prefix = f"layers.{i}.neurons.{new_j}"
-            state[f"{prefix}.b"] = neuron.b.data
-            for new_k, k in enumerate(inputs):
-                state[f"{prefix}.w.{new_k}"] = neuron.w[k].data
-        inputs = kept[i]
-    smaller.load_state_dict(state)
+    for old, new, keep in zip(model.layers, smaller.layers, kept):
+        for target, j in zip(new.neurons, keep):
+            source = old.neurons[j]
+            target.b.data = source.b.data
+            for w, k in zip(target.w, inputs):
+                w.data = source.w[k].data
+        inputs = keep
     return smaller
 
 
@@ -191,7 +180,8 @@ def dead_neuron_experiment(
 
 def full_mask(model: MLP) -> Mask:
     """Every weight kept (biases are never masked)."""
-    return {name: True for name, _ in model.named_parameters() if ".w." in name}
+    biases = {m.b for _, m in model.named_modules() if isinstance(m, Neuron)}
+    return {name: True for name, p in model.named_parameters() if p not in biases}
 
 
 def magnitude_mask(mask: Mask, weights: Mapping[str, float], keep: Sequence[float]) -> Mask:
@@ -404,17 +394,14 @@ def _cells(o: Outcome) -> str:
     return f"{o.train_accuracy:>7.1%} {o.test_accuracy:>7.1%} {steps:>6}"
 
 
-def _layer_of(name: str) -> int:
-    """The layer index in a parameter name "layers.i.neurons.j.w.k"."""
-    return int(name.split(".")[1])
-
-
 def _by_layer(mask: Mask) -> dict[int, list[str]]:
-    """The mask's weight names grouped by layer, in parameter order."""
-    layers: dict[int, list[str]] = {}
+    """The mask's weight names grouped by layer (0, 1, ...), in parameter order."""
+    layers: dict[str, list[str]] = {}
     for name in mask:
-        layers.setdefault(_layer_of(name), []).append(name)
-    return layers
+        # The layer holding a weight is the model's child its name starts with: named_modules()
+        # calls the MLP's layers "layers.0", "layers.1"..., and named_parameters() extends those names.
+        layers.setdefault(".".join(name.split(".")[:2]), []).append(name)
+    return dict(enumerate(layers.values()))
 
 
 def _layer_fractions(mask: Mask) -> list[float]:
