@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from engine import Value
 
-from ._checks import show
+from ._checks import check_choice
 
 __all__ = ["ACTIVATIONS", "Activation", "check_activation"]
 
@@ -39,7 +39,4 @@ ACTIVATIONS: dict[str, Activation] = {
 
 def check_activation(fn: str, name: object) -> str:
     """name, if it names an activation in ACTIVATIONS, else a ValueError naming fn and the choices."""
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        choices = ", ".join(map(repr, ACTIVATIONS))
-        raise ValueError(f"{fn}: unknown activation {show(name)}; choose one of {choices}")
-    return name
+    return check_choice(fn, "activation", name, ACTIVATIONS)

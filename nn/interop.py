@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import Value
 
+from ._checks import check_instance
 from .activations import ACTIVATIONS
 from .module import MLP, Layer, Neuron
 
@@ -26,8 +27,7 @@ def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
     each tensor's requires_grad is its Values'. Torch works on batches: rows of X in, an (n, nout)
     tensor out, so an MLP with one output neuron gives shape (n, 1) where ours gives one Value per row.
     """
-    if not isinstance(model, (MLP, Layer, Neuron)):
-        raise TypeError(f"to_torch: needs an MLP, Layer or Neuron, got {type(model).__name__}")
+    check_instance("to_torch", model, (MLP, Layer, Neuron), "an MLP, Layer or Neuron")
     layers = _layers(model)
     try:
         torch: Any = importlib.import_module("torch")

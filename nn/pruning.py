@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_seed, is_int, non_negative, ordered
+from ._checks import check_instance, check_int, check_real, check_seed, is_int, non_negative, ordered
 from .data import make_moons, standardize
 from .losses import binary_cross_entropy, hinge_loss
 from .module import MLP, Neuron
@@ -54,7 +54,7 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     isolated points, never on a whole data set. The output layer is never listed: its units are
     the model's answers, not something to prune.
     """
-    _check_mlp(model, "dead_neurons")
+    check_instance("dead_neurons", model, MLP, "an nn.MLP")
     outputs = model.layer_outputs(_rows(X, "dead_neurons"))
     return [
         (i, int(j))
@@ -73,7 +73,7 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
     dropped term wᵢ·0.0 is a zero, which added to s gives s exactly (for finite weights; a zero
     sum can at most flip the sign of that zero, which == does not see and relu maps to 0.0).
     """
-    _check_mlp(model, "prune")
+    check_instance("prune", model, MLP, "an nn.MLP")
     drop = _check_prunable(model, neurons)
     kept = [[j for j in range(width) if (i, j) not in drop] for i, width in enumerate(model.sizes[1:])]
     smaller = MLP.from_config({**model.config(), "nouts": [len(k) for k in kept]})
@@ -415,11 +415,6 @@ def _widths(fn: str, widths: Sequence[int]) -> list[int]:
 
 def _fraction(fn: str, arg: str, value: object) -> float:
     return check_real(fn, arg, value, "in [0, 1)", lambda p: 0.0 <= p < 1.0)
-
-
-def _check_mlp(model: object, owner: str) -> None:
-    if not isinstance(model, MLP):
-        raise TypeError(f"{owner}: needs an nn.MLP, got {type(model).__name__}")
 
 
 def _check_prunable(model: MLP, neurons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
