@@ -1,7 +1,7 @@
 """Argument checks for every nn entry point, in one wording: `fn: arg must be ..., got <value>`.
 
 A name chosen from a fixed set (an activation, an init, a reduction) that is not in it reads
-"fn: unknown arg <value>; choose one of 'a', 'b'"; an object of the wrong class "fn: needs an
+"fn: unknown arg <value>; choose one of 'a', 'b' or 'c'"; an object of the wrong class "fn: needs an
 nn.MLP, got <type>" (a TypeError).
 
 Two kinds of argument, two exceptions, as nn has always raised them:
@@ -171,7 +171,8 @@ def check_choice(fn: str, arg: str, value: object, choices: Iterable[str], other
     names = list(choices)
     if isinstance(value, str) and value in names:
         return value
-    listed = ", ".join(map(repr, names))
+    quoted = list(map(repr, names))
+    listed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
     raise ValueError(f"{fn}: unknown {arg} {show(value)}; choose one of {listed}{otherwise}")
 
 
