@@ -27,11 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nn.data import make_moons
-from nn.losses import hinge_loss, l2_penalty
-from nn.module import MLP
-from nn.optim import SGD
-from nn.train import History, fit
+from nn import MLP, SGD, History, fit, hinge_loss, l2_penalty, make_moons
 
 try:
     from micrograd import nn as micro_nn
