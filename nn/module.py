@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any, SupportsFloat, TypeVar
@@ -356,6 +357,19 @@ def config_problem(config: object) -> str | None:
     return None
 
 
+def config_parameters(config: Mapping[str, Any]) -> int:
+    """How many parameters from_config(config) makes, the sizes checked as the constructors check
+    them, without building anything (config_problem(config) must be None)."""
+    kind = config["type"]
+    if kind == "MLP":
+        sizes = [check_int("MLP", "nin", config["nin"], 1), *_layer_sizes(config["nouts"])]
+    else:
+        sizes = [check_int(kind, "nin", config["nin"], 1)]
+        sizes.append(check_int(kind, "nout", config["nout"], 1) if kind == "Layer" else 1)
+    # Each neuron of a layer has a weight per input and a bias.
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
 @contextmanager
 def record(model: Module) -> Iterator[Module]:
     """Inside, every neuron of model keeps the pre-activation z of each call, for δ = ∂C/∂z.
@@ -404,7 +418,7 @@ def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
 
 
 def _layer_sizes(nouts: object) -> list[int]:
-    """MLP's nouts checked: a non-empty ordered sequence of positive ints (nn.load checks a file's so)."""
+    """MLP's nouts checked: a non-empty ordered sequence of positive ints (config_parameters too)."""
     if (
         isinstance(nouts, (str, bytes, Set, Mapping))
         or not isinstance(nouts, Iterable)

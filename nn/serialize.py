@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import math
 import os
@@ -14,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._checks import check_int, described, is_int, is_real, show
-from .module import MLP, Layer, Module, Neuron, _layer_sizes, config_class, config_problem
+from ._checks import described, is_int, is_real, show
+from .module import MLP, Layer, Module, Neuron, config_class, config_parameters, config_problem
 
 try:  # POSIX: a save holds a lock on its temporary file, so a later save can tell an abandoned one
     import fcntl
@@ -127,14 +126,7 @@ def _parameter_count(config: dict[str, Any]) -> int:
     problem = config_problem(config)
     if problem is not None:
         raise ValueError(f"its model section {problem}")
-    kind = config["type"]
-    if kind == "MLP":  # checked as MLP() checks them, without building it
-        sizes = [check_int("MLP", "nin", config["nin"], 1), *_layer_sizes(config["nouts"])]
-    else:
-        sizes = [check_int(kind, "nin", config["nin"], 1)]
-        sizes.append(check_int(kind, "nout", config["nout"], 1) if kind == "Layer" else 1)
-    # Each neuron of a layer has a weight per input and a bias.
-    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    return config_parameters(config)
 
 
 def _count(n: int) -> str:
