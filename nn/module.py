@@ -1,4 +1,9 @@
-"""Module, Neuron, Layer, MLP: micrograd's network, with PyTorch's names for what it added."""
+"""Module, Neuron, Layer, MLP: micrograd's network, with PyTorch's names for what it added.
+
+Module owns what every model shares: the walk over its attributes that names each parameter and
+submodule (named_parameters, named_modules: the only place those names are made), state_dict, and
+rebuilding a model from its config() (from_config, which nn.load and nn.pruning.prune use).
+"""
 
 from __future__ import annotations
 
@@ -103,10 +108,9 @@ class Module:
             items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
             for index, item in items:
                 name = f"{prefix}{attr}" if index is None else f"{prefix}{attr}.{index}"
-                if isinstance(item, Value):
+                if isinstance(item, (Value, Module)):
                     yield name, item
-                elif isinstance(item, Module):
-                    yield name, item
+                if isinstance(item, Module):
                     yield from item._members(name + ".")
 
 
