@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from engine import Value
+
 from ._checks import check_instance, check_int, check_real, check_seed, is_int, non_negative, ordered
 from .data import make_moons, standardize
 from .losses import binary_cross_entropy, hinge_loss
@@ -78,13 +80,16 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
     kept = [[j for j in range(width) if (i, j) not in drop] for i, width in enumerate(model.sizes[1:])]
     smaller = MLP.from_config({**model.config(), "nouts": [len(k) for k in kept]})
     inputs = list(range(model.nin))  # the old indices of this layer's surviving inputs
+    value: dict[Value, float] = {}  # each new parameter's value, from the neuron and input it keeps
     for old, new, keep in zip(model.layers, smaller.layers, kept):
         for target, j in zip(new.neurons, keep):
             source = old.neurons[j]
-            target.b.data = source.b.data
+            value[target.b] = source.b.data
             for w, k in zip(target.w, inputs):
-                w.data = source.w[k].data
+                value[w] = source.w[k].data
         inputs = keep
+    # Through load_state_dict, which refuses a NaN or inf weight (a diverged model) as it always has.
+    smaller.load_state_dict({name: value[p] for name, p in smaller.named_parameters()})
     return smaller
 
 
