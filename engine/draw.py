@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .graph import BackwardStep, Node, backward_steps, require_node, scope_of, topo_order
+from .graph import BackwardStep, Node, backward_steps, require_node, topo_order
+from .modes import scope_of
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped, unused-ignore]

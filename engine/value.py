@@ -11,9 +11,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, SupportsFloat, SupportsIndex
 
-from .graph import _post_order, describe, mode, observe
+from .graph import _post_order
 from .graph import backward as _backward_pass
 from .graph import zero_grad as _zero_graph
+from .modes import describe, mode, observe
 
 __all__ = ["LocalGrads", "Value"]
 
