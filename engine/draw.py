@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .graph import BackwardStep, Node, backward_steps, require_node, topo_order
 from .modes import scope_of
+from .value import RULES, rule_of
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped, unused-ignore]
@@ -637,34 +638,21 @@ def _box_statement(box: _Box, g: _Graph, look: _Look, opt: _Options, nested: boo
 
 # -- step-through backward -------------------------------------------------------------------------
 
-# The local derivative of each op in words, for the captions: {a} and {b} stand for its inputs in
-# order and {out} for its output, each written as the drawing names it: label, (op) or number.
-_LOCAL_RULES = {
-    "+": ("1", "1"),
-    "*": ("{b}", "{a}"),
-    "/": ("1/{b}", "−{a}/{b}²"),
-    "**": ("{b}·{a}^({b}−1)", "{a}^{b}·ln {a}"),
-    "exp": ("e^{a}",),
-    "log": ("1/{a}",),
-    "sqrt": ("1/(2√{a})",),
-    "tanh": ("1 − {out}²",),
-    "sigmoid": ("{out}·(1 − {out})",),
-    "relu": ("1 if {a} > 0 else 0",),
-    "abs": ("sign {a}",),
-}
-
 
 def _local_rule(node: Node, i: int, precision: int) -> str:
-    """∂node/∂(input i) as a formula in the names of node's inputs and output; "" for an unknown op."""
-    a, b = (_name(child, precision) for child in (node._prev[0], node._prev[-1]))
-    if node._op.startswith("**") and node._op != "**":  # a plain-number power, **2, **-1, **0.5
+    """∂node/∂(input i) as engine.value.RULES writes it, in the drawn names of node's inputs and output."""
+    rule = rule_of(node._op)
+    if rule is None or i >= len(rule.formulas):
+        return ""
+    names = {name: _name(child, precision) for name, child in zip(rule.inputs, node._prev)}
+    names["out"] = _name(node, precision)
+    if rule is RULES["**n"]:  # a plain-number power, **2, **-1: n is in the op's symbol
         try:
             n = float(node._op[2:])
         except ValueError:
             return ""
-        return f"{n:g}·{a}^{n - 1:g}"
-    rules = _LOCAL_RULES.get(node._op, ())
-    return rules[i].format(a=a, b=b, out=_name(node, precision)) if i < len(rules) else ""
+        names.update({"n": f"{n:g}", "n - 1": f"{n - 1:g}"})
+    return re.sub(r"\{([^}]*)\}", lambda m: names[m.group(1)], rule.formulas[i])
 
 
 def _caption(step: BackwardStep[Node], k: int, n: int, grads: dict[Node, float], precision: int) -> list[str]:
