@@ -11,14 +11,8 @@ from .text import Attrs, dot_attrs, dot_text, html_text, number, record_text
 from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare
 
 _GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
-
-
 _NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
-
-
 _EDGE = f'fontname="Helvetica" fontsize=9 color="{_EDGE_COLOR}" fontcolor="{_EDGE_FONT}" arrowsize=0.6'
-
-
 _OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0.3", "height": "0.3"}
 
 

@@ -8,6 +8,7 @@ from ..graph import Node
 from .text import Attrs, number, value_name
 from .view import _Graph
 
+# Paul Tol's colour-blind-safe "light" scheme, pale enough for black text.
 ROLE_FILL = {
     "input": "#99DDFF",  # light cyan
     "parameter": "#EEDD88",  # light yellow
@@ -15,21 +16,11 @@ ROLE_FILL = {
     "interior": "#FFFFFF",
     "output": "#FFAABB",  # pink
 }
-
-
 # Blame: white for no gradient up to orange for the largest |grad| (Tol's YlOrBr, its light half).
 BLAME_RAMP = ("#FFFFFF", "#FFF7BC", "#FEE391", "#FEC44F", "#FB9A29", "#EC7014")
-
-
 CURRENT, FINAL, PENDING = "#EE8866", "#44BB99", "#BBBBBB"  # step-through: running, done, waiting
-
-
 INK, SOFT_INK = "#333333", "#999999"
-
-
 POSITIVE, NEGATIVE = "#4477AA", "#EE6677"  # Tol's bright blue and red, for weights' signs
-
-
 _EDGE_COLOR, _EDGE_FONT = "#777777", "#555555"
 
 
