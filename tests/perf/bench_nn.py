@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 
 from nn.data import make_moons
-from nn.losses import hinge_loss, l2_penalty
-from nn.module import MLP
+from nn.experiments import recipes
 from nn.optim import SGD
 from nn.train import History, fit
 
@@ -71,9 +70,10 @@ def micrograd_demo(X: np.ndarray, y: np.ndarray, steps: int) -> tuple[list[float
 
 
 def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> tuple[list[float], History]:
-    """The same training through nn.fit: (seconds per step, history); the decay spans max(steps, 100)."""
-    random.seed(1337)
-    model = MLP(2, [16, 16, 1])
+    """The same training through nn.fit and the recipe: (seconds per step, history); the decay spans
+    max(steps, 100), as micrograd's loop divides by 100."""
+    random.seed(recipes.SEED)
+    model = recipes.model(seed=None)  # from Python's random, as micrograd draws them: the same weights
     ticks = [time.perf_counter()]
 
     def tick(step: int, history: History) -> None:
@@ -85,11 +85,11 @@ def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> 
         model,
         X,
         y,
-        loss=lambda scores, labels: hinge_loss(scores, labels) + l2_penalty(model.parameters(), alpha=1e-4),
+        loss=recipes.loss(model),
         optimizer=SGD(model.parameters(), lr=1.0),
         steps=steps,
         progress=False,
-        schedule=lambda k: 1.0 - 0.9 * k / max(steps, 100),
+        schedule=recipes.decay(1.0, max(steps, 100)),
         callback=tick,
     )
     return [b - a for a, b in itertools.pairwise(ticks)], history
