@@ -1,12 +1,8 @@
 """backprop-lab's autodiff engine: scalar Values that record their graph, and backward through it."""
 
 from .gradcheck import GradcheckReport, gradcheck, numerical_grad
-from .graph import (
-    BackwardStep,
-    BackwardWork,
-    backward,
-    backward_steps,
-    backward_work,
+from .graph import BackwardStep, BackwardWork, backward, backward_steps, backward_work, topo_order, zero_grad
+from .modes import (
     detect_anomaly,
     enable_grad,
     is_anomaly_enabled,
@@ -17,8 +13,6 @@ from .graph import (
     scope_of,
     set_grad_enabled,
     tag_scopes,
-    topo_order,
-    zero_grad,
 )
 from .value import Value
 

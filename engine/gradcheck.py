@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .graph import no_grad
+from .modes import no_grad
 from .value import Value, _to_float
 
 __all__ = ["GradcheckReport", "GradcheckRow", "gradcheck", "numerical_grad"]

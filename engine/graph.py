@@ -1,4 +1,4 @@
-"""Graph algorithms over computation-graph nodes: ordering, the backward pass, grad modes.
+"""Graph algorithms over computation-graph nodes: ordering, the backward pass, zeroing.
 
 Everything here sees only the node interface (`Node`) and knows nothing of the arithmetic: each
 node carries its inputs and its op's backward rule; the chain rule (visit every op once, after all
@@ -7,14 +7,13 @@ of its users, and add what its rule gives into its inputs) lives here.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
+
+from .modes import check_backward, describe, mode
 
 __all__ = [
     "BackwardStep",
@@ -23,17 +22,7 @@ __all__ = [
     "backward",
     "backward_steps",
     "backward_work",
-    "detect_anomaly",
-    "enable_grad",
-    "is_anomaly_enabled",
-    "is_grad_enabled",
-    "is_tagging_scopes",
-    "no_grad",
     "require_node",
-    "scope",
-    "scope_of",
-    "set_grad_enabled",
-    "tag_scopes",
     "topo_order",
     "zero_grad",
 ]
@@ -68,25 +57,6 @@ class Node(Protocol):
 
 
 N = TypeVar("N", bound=Node)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _Mode(threading.local):
-    """Per-thread switches, as in PyTorch: no_grad() in one thread leaves the others recording."""
-
-    grad_enabled = True
-    anomaly = False
-    tagging = False  # tag_scopes(): scope() names the values made inside it
-    scope: tuple[str, ...] = ()  # the scope path new values are tagged with (empty: none)
-    # The one flag an op reads to leave its fast path: detect_anomaly() or an active scope.
-    observe = False
-
-    def update(self) -> None:
-        self.observe = self.anomaly or bool(self.scope)
-
-
-# Read by Value on every op, so it is a plain object rather than a function call away.
-mode = _Mode()
 
 
 def require_node(caller: str, root: object) -> None:
@@ -199,7 +169,7 @@ def backward(root: Node, grad: float = 1.0) -> None:
                 if second.requires_grad:
                     second.grad += added[1]
             if check:
-                _check_backward(node)
+                check_backward(node)
         _finish_pass(earlier)
     except BaseException:
         _undo_pass(order if zeroed else (), earlier)
@@ -244,7 +214,7 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
                     child.grad += added
                     edges.append((child, d, added))
             if check:
-                _check_backward(node)
+                check_backward(node)
             if node is ops[-1]:  # the last step shows the finished pass: leaves get what they held
                 _finish_pass(earlier)
                 finished = True
@@ -302,165 +272,3 @@ def zero_grad(root: Node) -> None:
     require_node("zero_grad", root)
     for node in topo_order(root):
         node.grad = 0.0
-
-
-class _GradMode:
-    """Recording switched on or off inside a `with` block, or in every call of a decorated function."""
-
-    enabled: bool  # the mode inside
-
-    def __init__(self) -> None:
-        self._previous: list[bool] = []  # a stack: the same object may be entered while inside
-
-    def __enter__(self) -> None:
-        self._previous.append(mode.grad_enabled)
-        mode.grad_enabled = self.enabled
-
-    def __exit__(self, *exc_info: object) -> None:
-        mode.grad_enabled = self._previous.pop()
-
-    def __call__(self, func: F) -> F:
-        enabled = self.enabled
-
-        @functools.wraps(func)
-        def switched(*args: Any, **kwargs: Any) -> Any:
-            previous = mode.grad_enabled  # read per call and per thread: recursion and threads are safe
-            mode.grad_enabled = enabled
-            try:
-                return func(*args, **kwargs)
-            finally:
-                mode.grad_enabled = previous
-
-        return cast(F, switched)
-
-
-class no_grad(_GradMode):  # noqa: N801  # PyTorch's name
-    """Inside, ops record nothing: results are constants with no inputs and no backward."""
-
-    enabled = False
-
-
-class enable_grad(_GradMode):  # noqa: N801  # PyTorch's name
-    """Inside, ops record again, even within no_grad()."""
-
-    enabled = True
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801  # PyTorch's name
-    """Ops record a graph if enabled, nothing if not: from now on, or in a `with` block or decorated call."""
-
-    # As in PyTorch, the call itself switches (so a plain `set_grad_enabled(False)` works), and
-    # leaving a `with` block restores what was on before the call.
-    def __init__(self, enabled: bool) -> None:
-        if not isinstance(enabled, bool):
-            raise TypeError(
-                f"set_grad_enabled: enabled must be True or False, got {type(enabled).__name__} {enabled!r}"
-            )
-        super().__init__()
-        self.enabled = enabled
-        self._previous.append(mode.grad_enabled)
-        mode.grad_enabled = enabled
-
-    def __enter__(self) -> None:
-        """Nothing: the call switched already."""
-
-    def __call__(self, func: F) -> F:
-        # Decorating switches nothing now (undo the call's switch): each call of func will.
-        if self._previous:
-            mode.grad_enabled = self._previous.pop()
-        return super().__call__(func)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops in this thread record the graph."""
-    return mode.grad_enabled
-
-
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Inside, the first op whose forward value or backward gradient is NaN or ±inf raises."""
-    previous = mode.anomaly
-    mode.anomaly = True
-    mode.update()
-    try:
-        yield
-    finally:
-        mode.anomaly = previous
-        mode.update()
-
-
-def is_anomaly_enabled() -> bool:
-    """Whether detect_anomaly() is active in this thread."""
-    return mode.anomaly
-
-
-@contextmanager
-def tag_scopes(enabled: bool = True) -> Iterator[None]:
-    """Inside, values made within a scope() carry its name, for drawing (off by default: no cost)."""
-    previous = (mode.tagging, mode.scope)
-    mode.tagging, mode.scope = enabled, mode.scope if enabled else ()
-    mode.update()
-    try:
-        yield
-    finally:
-        mode.tagging, mode.scope = previous
-        mode.update()
-
-
-def is_tagging_scopes() -> bool:
-    """Whether tag_scopes() is on in this thread (nn checks it before entering a scope)."""
-    return mode.tagging
-
-
-@contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Values made inside are tagged with name (nested scopes make a path), while tag_scopes() is on."""
-    if not mode.tagging:  # the common case: a training loop pays one attribute read per scope
-        yield
-        return
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"scope: the name must be a non-empty str, got {name!r}")
-    previous = mode.scope
-    mode.scope = (*previous, name)
-    mode.update()
-    try:
-        yield
-    finally:
-        mode.scope = previous
-        mode.update()
-
-
-def scope_of(node: object) -> tuple[str, ...]:
-    """The scope path a node was made in, outermost first; () if it was made outside any scope."""
-    path: tuple[str, ...] = getattr(node, "_scope", ())
-    return path
-
-
-def observe(node: Node, op: str, inputs: Sequence[Node]) -> None:
-    """A new node's slow path, taken only while detect_anomaly() or a tagging scope is active."""
-    if mode.anomaly and inputs:
-        check_forward(op, inputs, node.data)
-    if mode.scope:
-        node._scope = mode.scope  # type: ignore[attr-defined]  # an optional slot, unset by default
-
-
-def check_forward(op: str, inputs: Sequence[Node], data: float) -> None:
-    """Raise FloatingPointError if an op's result is NaN or infinite (called under detect_anomaly)."""
-    if not math.isfinite(data):
-        args = ", ".join(describe(x) for x in inputs)
-        raise FloatingPointError(f"detect_anomaly: forward of {op!r} gave {data} from inputs ({args})")
-
-
-def _check_backward(node: Node) -> None:
-    for i, child in enumerate(node._prev):
-        if child.requires_grad and not math.isfinite(child.grad):
-            args = ", ".join(describe(x) for x in node._prev)
-            raise FloatingPointError(
-                f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient "
-                f"{node.grad}) gave input {i} the gradient {child.grad}"
-            )
-
-
-def describe(node: Node) -> str:
-    """A node for error messages: its number, and its label where set."""
-    return f"{node.data!r} (label {node.label!r})" if node.label else repr(node.data)

@@ -9,13 +9,15 @@ import numbers
 import sys
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, SupportsFloat, SupportsIndex
 
-from .graph import _post_order, describe, mode, observe
+from .graph import _post_order
 from .graph import backward as _backward_pass
 from .graph import zero_grad as _zero_graph
+from .modes import describe, mode, observe
 
-__all__ = ["LocalGrads", "Value"]
+__all__ = ["RULES", "LocalGrads", "Rule", "Value", "rule_of"]
 
 # An op's backward rule: given the output node and its gradient g = ∂root/∂out, what each input's
 # grad gets, in input order: ∂out/∂input · g, computed as PyTorch computes it. Usually that is the
@@ -304,6 +306,44 @@ def _abs_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂|x|/∂x = sign x (0 at x = 0, as in PyTorch)."""
     x = out._prev[0].data
     return (g * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0),)
+
+
+# -- the one table of derivative rules: per op symbol, its inputs, its rule, each ∂out/∂input in words --
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An op's local derivatives: its input names, the function computing them, each as a formula."""
+
+    inputs: tuple[str, ...]  # in the order of the node's inputs
+    local_grads: Callable[..., tuple[float, ...]]  # the op's backward rule (see LocalGrads)
+    # ∂out/∂input per input, written in the input names in braces, {out} for the output, and for
+    # a plain-number power **n, {n} and {n - 1}: captions fill in the names values are drawn with.
+    formulas: tuple[str, ...]
+
+
+RULES: dict[str, Rule] = {
+    "+": Rule(("a", "b"), _add_grads, ("1", "1")),
+    "*": Rule(("a", "b"), _mul_grads, ("{b}", "{a}")),
+    "/": Rule(("a", "b"), _div_grads, ("1/{b}", "−{a}/{b}²")),
+    "**": Rule(("x", "y"), _pow_grads, ("{y}·{x}^({y}−1)", "{x}^{y}·ln {x}")),
+    "**n": Rule(("x",), _pow_const_grads, ("{n}·{x}^{n - 1}",)),  # symbol **2, **-1...: n is part of the op
+    "**0.5": Rule(("x",), _sqrt_grads, ("0.5·{x}^-0.5",)),  # x ** 0.5 is √x, as in PyTorch
+    "exp": Rule(("x",), _exp_grads, ("e^{x}",)),
+    "log": Rule(("x",), _log_grads, ("1/{x}",)),
+    "sqrt": Rule(("x",), _sqrt_grads, ("1/(2√{x})",)),
+    "tanh": Rule(("x",), _tanh_grads, ("1 − {out}²",)),
+    "sigmoid": Rule(("x",), _sigmoid_grads, ("{out}·(1 − {out})",)),
+    "relu": Rule(("x",), _relu_grads, ("1 if {x} > 0 else 0",)),
+    "abs": Rule(("x",), _abs_grads, ("sign {x}",)),
+}
+
+
+def rule_of(op: str) -> Rule | None:
+    """The rule of the op with symbol op (a node's _op), "**n" for a plain-number power; None if unknown."""
+    if op in RULES:
+        return RULES[op]
+    return RULES["**n"] if op.startswith("**") and op != "**" else None
 
 
 def _dpow(x: float, n: float) -> float:

@@ -2,13 +2,12 @@
 
 The top level holds what a model is built and trained with. The instruments are submodules, as
 in torch.nn.init: nn.init (weight schemes), nn.diagnostics (gradient flow, activation statistics,
-blame), nn.plots (drawing those), nn.pruning (dead neurons, pruning, lottery-ticket masks) and
-nn.freezing (freezing converged neurons).
+blame), nn.plots (drawing those), nn.pruning (dead neurons, pruning, lottery-ticket masks),
+nn.freezing (freezing converged neurons), and nn.draw (the network view).
 """
 
-from . import diagnostics, freezing, init, plots, pruning
-
-# Added at merge (issue 12): `from . import draw` (the network view); nn.experiments is never imported here.
+# nn.experiments is built on nn and never imported by it: `from nn.experiments import ...`.
+from . import diagnostics, draw, freezing, init, plots, pruning
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
 from .interop import to_torch
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty, mse_loss, softmax
@@ -30,6 +29,7 @@ __all__ = [
     "binary_cross_entropy",
     "cross_entropy",
     "diagnostics",
+    "draw",
     "fit",
     "freezing",
     "hinge_loss",

@@ -24,10 +24,10 @@ import numpy as np
 from engine import Value, scope_of, tag_scopes, topo_order
 
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
-from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty
+from .experiments import recipes  # the demo is an app on top of the library, as the experiments are
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss
 from .module import MLP, record
-from .optim import SGD
-from .train import History, fit, predict
+from .train import History, predict
 
 _CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
@@ -71,29 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         X, _, _ = standardize(X)
     classes = int(labels.max()) + 1
     sizes = [*args.hidden, 1 if classes == 2 else classes]
-    model = MLP(2, sizes, seed=args.seed)
-
-    def loss(scores: list[Any], y: np.ndarray) -> Value:
-        # micrograd's demo: the max-margin (hinge) loss on ±1 labels, or cross entropy for k classes,
-        # plus a little L2 regularization.
-        data_loss = hinge_loss(scores, y) if classes == 2 else cross_entropy(scores, y)
-        return data_loss + l2_penalty(model.parameters(), alpha=1e-4)
-
+    model = recipes.model(args.hidden, nout=sizes[-1], seed=args.seed)
+    # micrograd's recipe: the max-margin (hinge) loss on ±1 labels (cross entropy for k classes) plus
+    # a little L2 regularization, and SGD whose learning rate decays to 10%.
+    loss = recipes.loss(model, data_loss=hinge_loss if classes == 2 else cross_entropy)
     y = labels * 2 - 1 if classes == 2 else labels
     print(
         f"MLP(2, {sizes}), {len(model.parameters())} parameters, on {len(X)} {args.dataset} points "
         f"({classes} classes{', standardized' if args.standardize else ''})"
     )
     try:
-        history = fit(
-            model,
-            X,
-            y,
-            loss,
-            SGD(model.parameters(), lr=args.lr),
-            steps=args.steps,
-            progress=not args.quiet,
-            schedule=lambda k: args.lr * (1.0 - 0.9 * k / args.steps),  # micrograd's decay to 10%
+        history = recipes.train(
+            model, X, y, steps=args.steps, lr=args.lr, loss_fn=loss, progress=not args.quiet
         )
     except ArithmeticError as err:  # diverged: fit's FloatingPointError says at which step, what to try
         # An op that overflows (w ** 2 in the L2 term) raises before fit sees the loss: say what to try.
@@ -115,11 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nn.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=DATASETS, default="moons", help="default: moons")
     parser.add_argument("--n", type=_whole(1), default=100, help="number of points (default 100)")
-    parser.add_argument("--hidden", type=_sizes, default=[16, 16], help="hidden sizes, e.g. 16,16 (default)")
+    parser.add_argument(
+        "--hidden", type=_sizes, default=list(recipes.HIDDEN), help="hidden sizes, e.g. 16,16 (default)"
+    )
     parser.add_argument("--steps", type=_whole(0), default=100, help="training steps (default 100)")
     parser.add_argument("--lr", type=_rate, default=1.0, help="initial learning rate (default 1.0)")
     parser.add_argument(
-        "--seed", type=_whole(0), default=1337, help="for the data and the weights (default 1337)"
+        "--seed", type=_whole(0), default=recipes.SEED, help="for the data and the weights (default 1337)"
     )
     parser.add_argument(
         "--standardize",

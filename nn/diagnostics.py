@@ -1,4 +1,4 @@
-"""Diagnostics: where the gradient goes and what the units do, and two experiments that use them.
+"""Diagnostics: where the gradient goes and what the units do.
 
 Instruments (read a model after a backward, or run it on data):
 - gradient_flow(model, lr): per layer, the size of its weights' gradients and of one update;
@@ -8,9 +8,7 @@ Instruments (read a model after a backward, or run it on data):
 - blame(model, top): the parameters ranked by |grad|, and each neuron's δ = ∂C/∂z from nn.record.
 Numbers only: nn.plots draws them.
 
-Experiments (plain results, deterministic under their seeds):
-- vanishing_gradients / compare_inits: a 10-hidden-layer MLP, one backward, first layer against output.
-- input_scaling: micrograd's demo net on moons × 100, raw against standardized.
+The experiments built on them are in nn.experiments.
 """
 
 from __future__ import annotations
@@ -21,15 +19,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_seed, non_negative, positive
+from ._checks import check_int, check_real, non_negative, positive
 from ._table import table
 from .activations import ACTIVATIONS
-from .data import make_moons, standardize
-from .init import Init, Rng, he, make_rng, resolve_init
-from .losses import hinge_loss, l2_penalty, mse_loss
 from .module import MLP
-from .optim import SGD
-from .train import History, _rows, fit
+from .train import _rows
 
 __all__ = [
     "ActivationStats",
@@ -37,20 +31,13 @@ __all__ = [
     "BlamedParameter",
     "GradientFlag",
     "GradientFlow",
-    "InitComparison",
-    "InitRow",
-    "InputScaling",
     "LayerActivations",
     "LayerGradients",
     "NeuronDelta",
-    "ScalingRun",
     "activation_stats",
     "blame",
-    "compare_inits",
     "flag_gradients",
     "gradient_flow",
-    "input_scaling",
-    "vanishing_gradients",
 ]
 
 
@@ -397,266 +384,7 @@ def blame(model: MLP, top: int = 10) -> Blame:
     )
 
 
-# -- experiment: vanishing and exploding gradients ----------------------------------------------
-
-
-def vanishing_gradients(
-    depth: int = 10,
-    width: int = 16,
-    activation: str = "sigmoid",
-    init: str | Init = "uniform",
-    *,
-    batch: int = 1,
-    seed: int = 0,
-    lr: float | None = None,
-) -> GradientFlow:
-    """MLP(2, [width]*depth + [1]) at its init: one backward of (s − t)² on `batch` standardized moons.
-
-    batch=1 by default, on purpose. A deep sigmoid net at init gives nearly the same output for
-    every input, so over a balanced batch Σ (s − tₖ)·h measures how far that output is from the
-    targets' average rather than how much gradient flows back; at some seeds it nearly cancels
-    in the output layer and understates the vanishing. One example has nothing to cancel. The
-    squared error, unlike cross-entropy, never saturates: a huge output still gets a gradient.
-    """
-    depth, width, batch = _experiment_sizes("vanishing_gradients", depth, width, batch)
-    rng = make_rng(seed, "vanishing_gradients")
-    lr = None if lr is None else non_negative("vanishing_gradients", "lr", lr)
-    X, labels = make_moons(max(batch, 100), seed=0)
-    X, _, _ = standardize(X)
-    model = MLP(2, [width] * depth + [1], activation=activation, init=init, seed=rng)
-    preds = [model(row) for row in X[:batch]]
-    mse_loss(preds, (labels[:batch] * 2 - 1).tolist()).backward()
-    return gradient_flow(model, lr=lr)
-
-
-@dataclass(frozen=True)
-class InitRow:
-    """One setting of compare_inits: first and output layers' mean |grad|, their ratio, the flags."""
-
-    setting: str
-    first: float
-    output: float
-    ratio: float
-    flags: list[GradientFlag]
-    flow: GradientFlow = field(repr=False, compare=False)
-
-    @property
-    def verdict(self) -> str:
-        """The verdict from the flags: vanishing, exploding, both ("vanishing and exploding"), or healthy."""
-        kinds = sorted({flag.kind for flag in self.flags}, reverse=True)  # vanishing before exploding
-        return " and ".join(kinds) or "healthy"
-
-
-@dataclass(frozen=True)
-class InitComparison:
-    """compare_inits' result: one row per (activation, init) setting."""
-
-    rows: list[InitRow]
-    depth: int
-    width: int
-
-    def __str__(self) -> str:
-        text = table(
-            ["setting", "first mean|g|", "output mean|g|", "first/output", "flagged layers", "verdict"],
-            [
-                [
-                    r.setting,
-                    f"{r.first:.3g}",
-                    f"{r.output:.3g}",
-                    f"{r.ratio:.3g}",
-                    str(len({flag.index for flag in r.flags})),
-                    r.verdict,
-                ]
-                for r in self.rows
-            ],
-        )
-        return f"Gradients at init, MLP(2, [{self.width}]*{self.depth} + [1]), one backward\n{text}"
-
-
-def compare_inits(
-    depth: int = 10,
-    width: int = 16,
-    *,
-    gain: float = 4.0,
-    batch: int = 1,
-    seed: int = 0,
-    vanish: float = 1e-3,
-    explode: float = 1e3,
-) -> InitComparison:
-    """vanishing_gradients for sigmoid + U(−1, 1), tanh + Xavier, ReLU + He, and ReLU + gain × He."""
-    depth, width, batch = _experiment_sizes("compare_inits", depth, width, batch)
-    gain = positive("compare_inits", "gain", gain)
-    vanish = positive("compare_inits", "vanish", vanish)
-    explode = positive("compare_inits", "explode", explode)
-    make_rng(seed, "compare_inits")  # checked here, used by each run
-    settings: list[tuple[str, str, str | Init]] = [
-        ("sigmoid + U(-1, 1)", "sigmoid", "uniform"),
-        ("tanh + Xavier", "tanh", "xavier"),
-        ("relu + He", "relu", "he"),
-        (f"relu + {gain:g} × He", "relu", _scaled(he, gain)),
-    ]
-    rows = []
-    for name, activation, init in settings:
-        flow = vanishing_gradients(depth, width, activation, init, batch=batch, seed=seed)
-        rows.append(
-            InitRow(
-                setting=name,
-                first=flow.layers[0].mean_abs_grad,
-                output=flow.output.mean_abs_grad,
-                ratio=flow.first_to_output,
-                flags=flag_gradients(flow, vanish=vanish, explode=explode),
-                flow=flow,
-            )
-        )
-    return InitComparison(rows=rows, depth=depth, width=width)
-
-
-def _scaled(init: str | Init, gain: float) -> Init:
-    """init with every weight multiplied by gain."""
-    scheme = resolve_init(init, "compare_inits")
-
-    def scaled(fan_in: int, fan_out: int, rng: Rng) -> float:
-        return gain * scheme(fan_in, fan_out, rng)
-
-    return scaled
-
-
-# -- experiment: input scaling ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScalingRun:
-    """One training run of input_scaling."""
-
-    inputs: str  # "raw × 100" or "standardized"
-    steps: int  # the budget
-    reached_100: int | None  # the first step whose forward pass classed every example right, or None
-    first_loss: float  # step 0's loss, at the initial weights (nan if none was recorded)
-    peak_loss: float
-    final_loss: float  # the last recorded step's loss
-    final_accuracy: float
-    dead: float  # the fraction of hidden ReLU units that output 0 on every training example, at the end
-    diverged_at: int | None  # the step whose loss overflowed or was inf/NaN (training stops there)
-    history: History = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class InputScaling:
-    """input_scaling's result: the same net and recipe on raw and on standardized inputs."""
-
-    scale: float
-    runs: list[ScalingRun]
-
-    def __str__(self) -> str:
-        rows = [
-            [
-                r.inputs,
-                "never" if r.reached_100 is None else str(r.reached_100),
-                f"{r.first_loss:.4g}",
-                f"{r.peak_loss:.4g}",
-                f"{r.final_loss:.4g}",
-                f"{r.final_accuracy:.0%}",
-                f"{r.dead:.0%}",
-                "-" if r.diverged_at is None else f"at step {r.diverged_at}",
-            ]
-            for r in self.runs
-        ]
-        budget = self.runs[0].steps if self.runs else 0
-        header = [
-            "inputs",
-            "100% at step",
-            "loss step 0",
-            "peak",
-            "final",
-            "final acc",
-            "dead ReLUs",
-            "diverged",
-        ]
-        return f"Moons × {self.scale:g}, MLP(2, [16, 16, 1]), {budget} steps\n" + table(header, rows)
-
-
-def input_scaling(
-    scale: float = 100.0,
-    steps: int = 100,
-    *,
-    n: int = 100,
-    seed: int = 0,
-    model_seed: int = 1337,
-    lr: float = 1.0,
-) -> InputScaling:
-    """micrograd's demo on moons × scale, raw and standardized: steps to 100%, losses, divergence.
-
-    The recipe: MLP(2, [16, 16, 1]) (the same weights for both runs), hinge loss + 1e-4 L2, SGD
-    with the learning rate lr·(1 − 0.9k/steps), every example each step.
-    """
-    scale = positive("input_scaling", "scale", scale)
-    steps = check_int("input_scaling", "steps", steps, 1)
-    n = check_int("input_scaling", "n", n, 2)
-    seed = check_seed("input_scaling", seed)
-    make_rng(model_seed, "input_scaling", "model_seed")
-    lr = non_negative("input_scaling", "lr", lr)
-    X, labels = make_moons(n, noise=0.1, seed=seed)
-    X = X * scale
-    y = labels * 2 - 1
-    runs = [
-        _scaling_run(name, inputs, y, steps=steps, model_seed=model_seed, lr=lr)
-        for name, inputs in ((f"raw × {scale:g}", X), ("standardized", standardize(X)[0]))
-    ]
-    return InputScaling(scale=scale, runs=runs)
-
-
-def _scaling_run(
-    name: str, X: np.ndarray, y: np.ndarray, *, steps: int, model_seed: int, lr: float
-) -> ScalingRun:
-    """One input_scaling run: train micrograd's demo net on (X, y), and read what happened."""
-    model = MLP(2, [16, 16, 1], seed=model_seed)
-    seen = History()
-
-    def keep(step: int, history: History) -> None:
-        nonlocal seen
-        seen = history  # fit raises when the loss blows up: keep what it recorded until then
-
-    diverged = None
-    try:
-        fit(
-            model,
-            X,
-            y,
-            lambda scores, labels: hinge_loss(scores, labels) + l2_penalty(model.parameters(), alpha=1e-4),
-            SGD(model.parameters(), lr=lr),
-            steps,
-            progress=False,
-            schedule=lambda k: lr * (1.0 - 0.9 * k / steps),
-            callback=keep,
-        )
-    except FloatingPointError:  # fit stops on a loss that overflows or becomes inf or NaN
-        diverged = len(seen)  # the step after the last one recorded
-    hidden = activation_stats(model, X).layers[:-1]
-    losses = seen.loss or [math.nan]
-    return ScalingRun(
-        inputs=name,
-        steps=steps,
-        reached_100=next((k for k, acc in enumerate(seen.accuracy) if acc == 1.0), None),
-        first_loss=losses[0],
-        peak_loss=max(losses),
-        final_loss=losses[-1],
-        final_accuracy=seen.accuracy[-1] if seen.accuracy else math.nan,
-        dead=float(np.mean([layer.dead or 0.0 for layer in hidden])),
-        diverged_at=diverged,
-        history=seen,
-    )
-
-
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _experiment_sizes(fn: str, depth: int, width: int, batch: int) -> tuple[int, int, int]:
-    """An experiment's MLP depth and width and its batch, each a positive int."""
-    return (
-        check_int(fn, "depth", depth, 1),
-        check_int(fn, "width", width, 1),
-        check_int(fn, "batch", batch, 1),
-    )
 
 
 def _ratio(a: float, b: float, zero_over_zero: float = math.nan) -> float:

@@ -1,4 +1,7 @@
-"""Diagrams: DOT text (structure, ids, labels, colours, clusters), step-through frames, rendering."""
+"""Diagrams: DOT text (structure, ids, labels, colours, clusters), step-through frames, rendering.
+
+The network view (nn.draw) is tested in test_nn_draw.py.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import html
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +22,16 @@ from engine.draw import (
     FINAL,
     PENDING,
     ROLE_FILL,
+    SOFT_INK,
     GraphTooLargeError,
     GraphvizNotFoundError,
     draw_dot,
-    draw_mlp,
     frames_to_dot,
-    mlp_to_dot,
     step_through,
-    step_through_html,
     to_dot,
 )
+
+Builder = Callable[[], Value]
 
 FIGURES = Path(__file__).resolve().parent.parent / "notebooks" / "figures"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
@@ -170,7 +174,7 @@ def test_roles_follow_the_documented_rule() -> None:
     # With params given, a leaf that requires grad but is not a parameter is an input.
     dot = to_dot(y, params=[])
     assert attr(dot, f"n{order.index(w)}", "fillcolor") == ROLE_FILL["input"]
-    assert '<td bgcolor="#99DDFF">input</td>' in dot
+    assert f'<td bgcolor="{ROLE_FILL["input"]}">input</td>' in dot
 
 
 def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
@@ -314,19 +318,11 @@ def test_collapsed_too_large_a_graph_gives_its_exact_size() -> None:
 # -- step-through -----------------------------------------------------------------------------------
 
 
-def neuron() -> Value:
-    x1, x2 = Value(2.0, label="x1", requires_grad=False), Value(0.0, label="x2", requires_grad=False)
-    w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
-
-
-def test_frames_are_the_seed_one_per_op_and_the_finished_pass() -> None:
-    o = neuron()
+def test_frames_are_the_seed_one_per_op_and_the_finished_pass(lecture_neuron: Builder) -> None:
+    o = lecture_neuron()
     frames = frames_to_dot(o)
     assert len(frames) == 1 + sum(1 for n in topo_order(o) if n._prev) + 1 == 7
-    fresh = neuron()
+    fresh = lecture_neuron()
     fresh.backward()
     assert records(frames[-1]) == records(to_dot(fresh))
     assert records(frames[-1])["n4"] == "w1 | data -3.0000 | grad 1.0000"  # x1 · (1 − o²)
@@ -336,15 +332,15 @@ def test_frames_are_the_seed_one_per_op_and_the_finished_pass() -> None:
     ]
 
 
-def test_the_finished_frame_marks_every_value_final_and_nothing_running() -> None:
-    last = frames_to_dot(neuron())[-1]
+def test_the_finished_frame_marks_every_value_final_and_nothing_running(lecture_neuron: Builder) -> None:
+    last = frames_to_dot(lecture_neuron())[-1]
     assert {attr(last, nid, "color") for nid in records(last)} == {FINAL}
     drawn = last.split("\tnode [")[1]  # the statements, after the legend
     assert CURRENT not in drawn and PENDING not in drawn
 
 
-def test_frames_show_the_seed_then_highlight_the_running_op() -> None:
-    first, second, third = frames_to_dot(neuron())[:3]
+def test_frames_show_the_seed_then_highlight_the_running_op(lecture_neuron: Builder) -> None:
+    first, second, third = frames_to_dot(lecture_neuron())[:3]
     grads = {k: v.split("grad ")[-1] for k, v in records(first).items() if "grad" in v}
     assert set(grads.values()) == {"0.0000", "1.0000"} and grads["n9"] == "1.0000"
     assert "the seed: o.grad = ∂root/∂root = 1.0000" in first
@@ -352,12 +348,12 @@ def test_frames_show_the_seed_then_highlight_the_running_op() -> None:
     assert attr(second, "n9_op", "fillcolor") == CURRENT  # tanh is running
     assert "tanh: ∂o/∂(+) = 1 − o² = 0.5000 ; (+).grad += 0.5000 × 1.0000 = 0.5000 (now 0.5000)" in second
     assert attr(second, "n8", "color") == CURRENT  # tanh's input: receiving gradient
-    assert attr(second, "n4", "fontcolor") == "#999999"  # w1: not final yet, greyed
+    assert attr(second, "n4", "fontcolor") == SOFT_INK  # w1: not final yet, greyed
     assert attr(third, "n9", "color") == FINAL  # o: final from then on
 
 
-def test_a_step_through_after_backward_shows_what_the_leaves_held_throughout() -> None:
-    o = neuron()
+def test_a_step_through_after_backward_shows_what_the_leaves_held_throughout(lecture_neuron: Builder) -> None:
+    o = lecture_neuron()
     o.backward()  # w1.grad = 1, b.grad = 0.5 (w2.grad = 0): this pass adds to them, as in PyTorch
     frames = frames_to_dot(o)
     assert records(frames[0])["n4"] == "w1 | data -3.0000 | grad 1.0000"  # what w1 holds
@@ -402,6 +398,8 @@ def square_root() -> Value:
         (lambda: op(lambda p, q: p * q), "*: ∂r/∂p = q = 2.0000 ; p.grad += 2.0000 × 1.0000"),
         (lambda: op(lambda p, q: p**q), "**: ∂r/∂q = p^q·ln p = 9.8875 ; q.grad +="),
         (lambda: op(lambda p, q: p**2), "**2: ∂r/∂p = 2·p^1 = 6.0000 ; p.grad +="),
+        (lambda: op(lambda p, q: p**-1), "**-1: ∂r/∂p = -1·p^-2 = -0.1111 ; p.grad +="),
+        (lambda: op(lambda p, q: p**0.5), "**0.5: ∂r/∂p = 0.5·p^-0.5 = 0.2887 ; p.grad +="),
         (lambda: op(lambda p, q: p * 2.0), "*: ∂r/∂p = 2.0000 ; p.grad +="),  # a constant: its number
         (lambda: op(lambda p, q: p * Value(2.0)), "*: ∂r/∂(2.0000) = p = 3.0000 ; (2.0000).grad +="),
         (lambda: op(lambda p, q: (p * q).exp()), "exp: ∂r/∂(*) = e^(*) = 403.4288 ; (*).grad +="),
@@ -429,17 +427,17 @@ def test_frames_need_a_root_that_requires_grad() -> None:
 
 
 @needs_dot
-def test_step_through_page_holds_every_frame_and_loads_nothing() -> None:
-    page = step_through_html(neuron())
+def test_step_through_page_holds_every_frame_and_loads_nothing(lecture_neuron: Builder) -> None:
+    page = step_through(lecture_neuron()).page()
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 1  # one drawing, laid out once
     assert page.count('class="bpl-frame"') == 7 and 'max="6"' in page
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
     assert not re.search(r"https?://", re.sub(r'xmlns(:\w+)?="[^"]*"', "", page))
-    assert page == step_through_html(neuron())  # deterministic
-    assert step_through(neuron())._repr_html_() in page
+    assert page == step_through(lecture_neuron()).page()  # deterministic
+    assert step_through(lecture_neuron())._repr_html_() in page
     # A notebook stores the text form beside the HTML: it must be short, not the page again.
-    assert repr(step_through(neuron())) == "<StepThrough: 7 frames>"
+    assert repr(step_through(lecture_neuron())) == "<StepThrough: 7 frames>"
 
 
 # -- rendering ----------------------------------------------------------------------------------------
@@ -459,6 +457,22 @@ def test_svg_rendering() -> None:
     assert "<svg" in svg and "grad 6.0000" in svg and "∂ = &#45;3.0000" in svg
 
 
+@needs_dot
+def test_jupyter_displays_the_svg() -> None:
+    shown = draw_dot(quickstart())._repr_mimebundle_()
+    assert list(shown) == ["image/svg+xml"] and "grad 6.0000" in shown["image/svg+xml"]
+
+
+@needs_dot
+def test_render_writes_the_dot_file_and_the_svg_or_with_cleanup_the_svg_only(tmp_path: Path) -> None:
+    graph = draw_dot(quickstart())
+    assert graph.render(tmp_path / "L") == str(tmp_path / "L.svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L", "L.svg"]
+    assert (tmp_path / "L").read_text(encoding="utf-8") == graph.source
+    graph.render(tmp_path / "M", cleanup=True)
+    assert not (tmp_path / "M").exists() and (tmp_path / "M.svg").exists()
+
+
 def test_missing_dot_program_says_to_install_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "")
     diagram = draw_dot(quickstart())
@@ -466,6 +480,8 @@ def test_missing_dot_program_says_to_install_graphviz(monkeypatch: pytest.Monkey
         diagram.pipe(format="svg")
     with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
         diagram.render("never-written", directory=str(Path("/nonexistent")))
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        diagram._repr_mimebundle_()  # what Jupyter calls to display it
     assert diagram.source == to_dot(quickstart())
 
 
@@ -474,90 +490,6 @@ def test_missing_graphviz_package_leaves_to_dot_working(monkeypatch: pytest.Monk
     assert to_dot(quickstart()).startswith("digraph")
     with pytest.raises(ImportError, match="pip install graphviz"):
         draw_dot(quickstart())
-
-
-# -- the network view ------------------------------------------------------------------------------
-
-
-class StandInNeuron:
-    def __init__(self, w: list[float], b: float, activation: str) -> None:
-        self.w = [Value(v) for v in w]
-        self.b = Value(b)
-        self.activation = activation
-        self.zs: list[Value] = []
-
-    def __call__(self, x: list[Value]) -> Value:
-        z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        self.zs.append(z)
-        return z.tanh() if self.activation == "tanh" else z
-
-
-class StandInLayer:
-    def __init__(self, neurons: list[StandInNeuron]) -> None:
-        self.neurons = neurons
-
-
-class StandInMLP:
-    """nn's interface, as draw_mlp relies on it: layers -> neurons -> w, b, activation, zs."""
-
-    def __init__(self) -> None:
-        self.layers = [
-            StandInLayer([StandInNeuron([1.0, -0.5], 0.1, "tanh"), StandInNeuron([0.0, 2.0], -0.2, "tanh")]),
-            StandInLayer([StandInNeuron([-1.5, 0.5], 0.0, "linear")]),
-        ]
-
-    def __call__(self, x: list[float]) -> Value:
-        h = [Value(v, requires_grad=False) for v in x]
-        for layer in self.layers:
-            h = [n(h) for n in layer.neurons]
-        return h[0]
-
-
-def test_mlp_edges_widths_colours_and_deltas() -> None:
-    model = StandInMLP()
-    (model([1.0, 2.0]) ** 2).backward()
-    dot = mlp_to_dot(model)
-    weights = re.findall(r'^\s*(\w+ -> \w+) \[color="(#\w+)" penwidth="([\d.]+)" label="(\S+)"\]', dot, re.M)
-    assert weights == [
-        ("x0 -> l0n0", "#4477AA", "2.75", "1.00"),  # width 0.5 + 4.5 · |w| / largest |w|
-        ("x1 -> l0n0", "#EE6677", "1.62", "-0.50"),
-        ("x0 -> l0n1", "#BBBBBB", "0.50", "0.00"),
-        ("x1 -> l0n1", "#4477AA", "5.00", "2.00"),  # the largest |w|: the widest edge
-        ("l0n0 -> l1n0", "#EE6677", "3.88", "-1.50"),
-        ("l0n1 -> l1n0", "#4477AA", "1.62", "0.50"),
-    ]
-    assert "l1n0 -> out0" in dot
-    out = model.layers[1].neurons[0].zs[0]
-    assert f"δ {out.grad:.2f}" in dot  # one recorded example: its δ = ∂C/∂z
-    assert "b 0.10" in dot and "∂C/∂b" in mlp_to_dot(model, show="grad")
-    model([0.0, 1.0])  # a second recorded example, not yet backpropagated
-    assert "mean δ" in mlp_to_dot(model) and "n = 2" in mlp_to_dot(model)
-
-
-def test_mlp_without_recordings_shows_no_delta_and_rejects_other_shapes() -> None:
-    model = StandInMLP()
-    assert "δ" not in mlp_to_dot(model).split("graph [label=")[0]
-    with pytest.raises(TypeError, match="needs a model shaped like nn's MLP"):
-        mlp_to_dot(object())
-    with pytest.raises(ValueError, match="show must be"):
-        mlp_to_dot(model, show="bias")
-
-
-@needs_dot
-def test_draw_mlp_renders() -> None:
-    assert "<svg" in draw_mlp(StandInMLP()).pipe(format="svg", encoding="utf-8")
-
-
-def test_draw_mlp_with_nn_once_it_lands() -> None:
-    nn_module = pytest.importorskip("nn.module")
-    model = nn_module.MLP(2, [3, 1], activation="tanh", seed=0)
-    with tag_scopes(), nn_module.record(model):
-        y = model([1.0, -1.0])
-    y.backward()
-    dot = mlp_to_dot(model)
-    assert dot.count("penwidth") == 2 * 3 + 3 and dot.count("<br/>δ ") == 4
-    assert "layer 0 · neuron 2" in to_dot(y, params=model.parameters())
-    assert to_dot(y, collapse="neuron").count("values | out") == 4
 
 
 # -- the README figure ----------------------------------------------------------------------------

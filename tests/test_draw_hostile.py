@@ -11,42 +11,19 @@ from typing import Any
 import pytest
 
 from engine import Value, scope, tag_scopes
-from engine.draw import (
-    GraphTooLargeError,
-    backward_frames,
-    draw_dot,
-    draw_mlp,
-    frames_to_dot,
-    mlp_to_dot,
-    step_through,
-    step_through_html,
-    to_dot,
-)
+from engine.draw import GraphTooLargeError, draw_dot, frames_to_dot, step_through, to_dot
+from nn import MLP
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
 
 
-class Model:
-    """Anything with parameters(), as nn's modules have."""
-
-    def parameters(self) -> list[Value]:
-        return [Value(1.0)]
-
-
 # -- every entry point says what it needs ---------------------------------------------------------
 
-GRAPH_ENTRIES: list[Callable[..., Any]] = [
-    to_dot,
-    draw_dot,
-    frames_to_dot,
-    backward_frames,
-    step_through,
-    step_through_html,
-]
+GRAPH_ENTRIES: list[Callable[..., Any]] = [to_dot, draw_dot, frames_to_dot, step_through]
 NOT_A_VALUE = [
     pytest.param(2.5, "got the plain number 2.5, which has no graph", id="float"),
     pytest.param([Value(1.0), Value(2.0)], "got a list of 2: use one output at a time", id="outputs"),
-    pytest.param(Model(), "got a Model (a model): call it on an input", id="model"),
+    pytest.param(MLP(2, [1], seed=0), "got a MLP (a model): call it on an input", id="model"),
     pytest.param(None, "got None", id="None"),
 ]
 
@@ -60,29 +37,7 @@ def test_graph_entry_points_name_themselves_and_what_they_got(
         entry(root)
 
 
-@pytest.mark.parametrize("entry", [mlp_to_dot, draw_mlp], ids=lambda f: f.__name__)
-@pytest.mark.parametrize(
-    ("model", "says"),
-    [
-        pytest.param(
-            Value(1.0), "got a Value: draw the graph of a Value with draw_dot or to_dot", id="Value"
-        ),
-        pytest.param(2.5, "got float 2.5", id="float"),
-        pytest.param([Model(), Model()], "got a list of 2: draw one model at a time", id="list"),
-        pytest.param(None, "got None", id="None"),
-        pytest.param(Model(), "but this Model has no .layers", id="other-model"),
-    ],
-)
-def test_network_view_names_itself_and_says_it_needs_a_model(
-    entry: Callable[..., Any], model: object, says: str
-) -> None:
-    with pytest.raises(TypeError, match=rf"^{entry.__name__}: needs a model shaped like nn's MLP.*"):
-        entry(model)
-    with pytest.raises(TypeError, match=re.escape(says)):
-        entry(model)
-
-
-@pytest.mark.parametrize("entry", [frames_to_dot, backward_frames, step_through, step_through_html])
+@pytest.mark.parametrize("entry", [frames_to_dot, step_through])
 @pytest.mark.parametrize(
     ("options", "says"),
     [
@@ -165,25 +120,8 @@ def test_hostile_labels_render_to_valid_svg_that_shows_them(
 
 
 @needs_dot
-def test_hostile_activation_names_render_in_the_network_view() -> None:
-    class Neuron:
-        def __init__(self) -> None:
-            self.w, self.b, self.activation, self.zs = [Value(0.5)], Value(0.0), HOSTILE, []
-
-    class Layer:
-        def __init__(self) -> None:
-            self.neurons = [Neuron()]
-
-    class MLP:
-        def __init__(self) -> None:
-            self.layers = [Layer()]
-
-    assert any(SHOWN in text for text in svg_texts(render(mlp_to_dot(MLP()))))
-
-
-@needs_dot
 def test_hostile_labels_leave_the_step_through_page_valid() -> None:
-    page = step_through_html(hostile_graph(), edge_labels=True)
+    page = step_through(hostile_graph(), edge_labels=True).page()
     page.encode("utf-8")
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]", page)
     svgs = re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL)
@@ -231,7 +169,7 @@ def chain(n: int, scoped: bool = False) -> Value:
         (to_dot, {}, False, 101),
         (to_dot, {"collapse": "neuron"}, True, 2 * 101),  # a box per product and its constant
         (frames_to_dot, {}, False, 101),
-        (step_through_html, {}, False, 101),
+        (step_through, {}, False, 101),
     ],
 )
 def test_refusal_reads_at_most_max_nodes_plus_one_drawn_nodes(

@@ -1,4 +1,4 @@
-"""nn.freezing: the freezing policy, what freezing saves backward (counted by hand), and the experiment."""
+"""nn.freezing: the freezing policy, what freezing saves backward (counted by hand)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from nn.freezing import (
     FreezeEvent,
     FreezePolicy,
     Freezer,
-    FreezingResult,
     freeze_neuron,
-    freezing_experiment,
     frozen_neurons,
     neuron_grad,
     unfreeze_neuron,
@@ -192,39 +190,6 @@ def test_a_later_neuron_reading_a_frozen_input_saves_the_constant_prefix_of_its_
     assert base.edges - frozen.edges == 7 + 1 + 4 + 3
 
 
-# -- the experiment, at a reduced size ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def experiment() -> FreezingResult:
-    return freezing_experiment(thresholds=(1e-2,), steps=12, width=6, patience=2, examples=30, last=4)
-
-
-def test_freezing_never_adds_backward_work_and_cuts_it_once_frozen(
-    experiment: FreezingResult,
-) -> None:
-    base, run = experiment.runs
-    assert base.frozen == [0] * 12 and base.threshold == 0.0
-    assert run.frozen[-1] > 0 and run.frozen == sorted(run.frozen)
-    assert {e.layer for e in run.events} == {0, 1}  # both kinds of saving are exercised
-    first = run.frozen.index(next(c for c in run.frozen if c > 0))
-    for k in range(12):  # step k's graph is built with the neurons frozen after step k - 1
-        b, r = base.work[k], run.work[k]
-        assert r.ops <= b.ops and r.edges <= b.edges and r.nodes <= b.nodes
-        if k > first:
-            assert r.edges < b.edges
-        if k > first and any(e.layer == 0 and e.step < k for e in run.events):
-            assert r.ops < b.ops
-    # Until the first freeze both runs train identically.
-    assert run.loss[: first + 1] == base.loss[: first + 1]
-
-
-def test_the_experiment_table_reads(experiment: FreezingResult) -> None:
-    text = str(experiment)
-    assert "MLP(2, [6, 6, 1])" in text and "none" in text and "0.01" in text
-    assert "1.000" in text  # the baseline's own ratios
-
-
 # -- arguments: numpy numbers are numbers, a bool or a str is not ----------------------------------------
 
 
@@ -248,30 +213,6 @@ def test_freeze_neuron_takes_numpy_ints_and_refuses_bools() -> None:
 BAD_SETTINGS = [
     (lambda: FreezePolicy(True, 3), "FreezePolicy: threshold must be a finite number ≥ 0, got True"),
     (lambda: FreezePolicy(1e-3, 2.0), "FreezePolicy: patience must be a positive int, got 2.0"),
-    (
-        lambda: freezing_experiment(thresholds=[1e-3, True]),
-        "freezing_experiment: thresholds[1] must be a finite number > 0, got True",
-    ),
-    (
-        lambda: freezing_experiment(thresholds=[0.0]),
-        "freezing_experiment: thresholds[0] must be a finite number > 0, got 0.0",
-    ),
-    (
-        lambda: freezing_experiment(thresholds=[]),
-        "freezing_experiment: thresholds must hold at least one threshold > 0",
-    ),
-    (lambda: freezing_experiment(steps=True), "freezing_experiment: steps must be a positive int, got True"),
-    (lambda: freezing_experiment(width="64"), "freezing_experiment: width must be a positive int, got '64'"),
-    (lambda: freezing_experiment(seed=-1), "freezing_experiment: seed must be a non-negative int, got -1"),
-    (
-        lambda: freezing_experiment(repeats=True),
-        "freezing_experiment: repeats must be a positive int, got True",
-    ),
-    (
-        lambda: freezing_experiment(steps=10, last=11),
-        "freezing_experiment: last must be an int from 1 to 10, got 11",
-    ),
-    (lambda: freezing_experiment(lr="0.1"), "freezing_experiment: lr must be a finite number ≥ 0, got '0.1'"),
 ]
 
 
@@ -279,8 +220,3 @@ BAD_SETTINGS = [
 def test_freezing_refuses_bools_and_strs_naming_the_function(call, message) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
-
-
-def test_freezing_experiment_refuses_a_set_of_thresholds() -> None:
-    with pytest.raises(TypeError, match="freezing_experiment: thresholds must be an ordered sequence"):
-        freezing_experiment(thresholds={1e-3, 1e-2})

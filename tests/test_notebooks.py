@@ -113,6 +113,22 @@ def test_the_network_check_can_fail() -> None:
     assert NETWORK.search('<svg xmlns="http://www.w3.org/2000/svg"><g id="a"/></svg>') is None
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_set_up_trusts_the_notebooks_so_they_open_with_their_figures(path: Path) -> None:
+    # Jupyter hides the SVG drawings and the step-through views of a notebook it does not trust;
+    # README's set-up command signs them (jupyter trust), so a learner sees them as committed.
+    notary = pytest.importorskip("nbformat.sign").NotebookNotary()
+    assert notary.check_signature(read(path)), (
+        f"{path.name} would open 'Not Trusted': run README's set-up, or .venv/bin/jupyter trust {path}"
+    )
+
+
+def test_set_up_command_trusts_the_notebooks() -> None:
+    readme = (FOLDER.parent / "README.md").read_text(encoding="utf-8")
+    setup = next(line for line in readme.splitlines() if "pip install" in line)
+    assert "jupyter trust notebooks/*.ipynb" in setup
+
+
 def test_readme_links_each_notebook_with_what_it_teaches() -> None:
     readme = (FOLDER.parent / "README.md").read_text(encoding="utf-8")
     for name in COURSE:

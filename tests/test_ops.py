@@ -1,7 +1,9 @@
 """Every op of Value, driven by one table: forward values, gradients and domain errors.
 
-OPS lists each op once (in the style of minitorch's MathTest) with its float reference, its Value
-function and its sample points; ERRORS lists the inputs on which an op of OPS must raise. The
+engine.value.RULES is the engine's table of derivative rules; every rule in it must have a case
+here (a test fails otherwise), so no op escapes the gradient checks. OPS lists each op once (in
+the style of minitorch's MathTest) with its float reference, its Value function and its sample
+points; ERRORS lists the inputs on which an op of OPS must raise. The
 parametrized tests below all read from these two lists. Every fn is spelled with operators and
 methods that torch.Tensor shares, so the same fn also runs on tensors for the PyTorch comparison.
 """
@@ -19,6 +21,7 @@ import pytest
 
 import engine
 from engine import Value
+from engine.value import RULES, rule_of
 
 # -- the table -----------------------------------------------------------------------------------
 
@@ -240,12 +243,21 @@ def test_domain_errors(case, error):
         assert part in message, f"{part!r} not in {message!r}"
 
 
+def test_every_rule_of_the_engine_has_a_case():
+    """A new op in engine.value.RULES fails here until OPS checks its gradients (gradcheck, PyTorch)."""
+    covered = {symbol for symbol, rule in RULES.items() for case in OPS if rule_of(case.op) is rule}
+    assert covered == set(RULES)
+    assert all(len(rule.formulas) == len(rule.inputs) for rule in RULES.values())
+
+
 @pytest.mark.parametrize("case", CASE_PARAMS)
 def test_records_op_symbol_and_inputs(case):
     leaves = [Value(x) for x in case.points[0]]
     out = case.fn(*leaves)
     assert out._op == case.op
-    assert out._backward is not None
+    rule = rule_of(out._op)
+    assert rule is not None and len(out._prev) == len(rule.inputs)
+    assert getattr(out._backward, "func", out._backward) is rule.local_grads  # the table's rule runs
     graph = {id(node) for node in engine.topo_order(out)}
     assert all(id(leaf) in graph for leaf in leaves)
 

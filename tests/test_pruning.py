@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import numpy as np
@@ -12,11 +11,8 @@ from engine import Value
 from nn.data import make_moons, standardize
 from nn.module import MLP
 from nn.pruning import (
-    LotteryResult,
-    dead_neuron_experiment,
     dead_neurons,
     full_mask,
-    lottery_ticket,
     magnitude_mask,
     prune,
     rewind,
@@ -149,21 +145,6 @@ def test_prune_refuses_a_diverged_model_naming_the_weight() -> None:
         prune(model, [(0, 0)])  # neuron 1 becomes neuron 0 of the smaller model
 
 
-def test_dead_neuron_experiment_at_reduced_size() -> None:
-    """An oversized ReLU net trained at a high lr has dead units; pruned, it answers exactly the same."""
-    result = dead_neuron_experiment((24, 24), n=30, steps=10, lr=2.0, seed=0)
-    assert len(result.dead) >= 20  # 29 of 48: large steps push biases negative
-    assert len(result.dead_at_init) < 5
-    assert result.accuracy_before >= 0.9
-    assert result.outputs_identical
-    assert result.accuracy_after == result.accuracy_before
-    assert result.params_after < result.params_before
-    assert result.sizes_after[1] + result.sizes_after[2] == 48 - len(result.dead)
-    table = str(result)
-    assert "pruned" in table
-    assert f"after training {len(result.dead)}" in table
-
-
 # -- lottery ticket ------------------------------------------------------------------------------
 
 
@@ -231,44 +212,6 @@ def test_magnitude_mask_drops_the_smallest_magnitudes_per_layer() -> None:
     ]
 
 
-@pytest.fixture(scope="module")
-def lottery() -> LotteryResult:
-    return lottery_ticket(rounds=3, steps=6, seed=0, widths=(10, 10), n=20, n_test=20, lr=0.05)
-
-
-def test_lottery_sparsity_follows_one_minus_p_to_the_k(lottery: LotteryResult) -> None:
-    sizes = [20, 100, 10]  # weights per layer of MLP(2, [10, 10, 1])
-    rates = [0.2, 0.2, 0.1]  # the output layer at half the rate, as in the paper
-    for r in lottery.rounds:
-        expected = [round(n * (1 - p) ** r.round) / n for n, p in zip(sizes, rates)]
-        assert r.layer_remaining == expected
-        assert all(abs(f - (1 - p) ** r.round) <= 0.5 / n for f, n, p in zip(expected, sizes, rates))
-        assert r.remaining == sum(r.mask.values()) / 130
-    masks = [r.mask for r in lottery.rounds]
-    for earlier, later in itertools.pairwise(masks):  # nested: a pruned weight never comes back
-        assert all(earlier[n] for n, kept in later.items() if kept)
-
-
-def test_lottery_control_uses_the_same_masks_on_a_different_init(lottery: LotteryResult) -> None:
-    result = lottery
-    weights = list(result.rounds[0].mask)
-    assert all(result.init[n] != result.control_init[n] for n in weights)
-    for r in result.rounds:
-        for outcome in (r.ticket, r.control):  # both trained under this round's mask: zeros exactly there
-            assert [outcome.state[n] == 0.0 for n in weights] == [not r.mask[n] for n in weights]
-    table = str(result)
-    assert "winning ticket" in table
-    assert "random reinit" in table
-    assert len(table.splitlines()) == 4 + 4
-
-
-def test_lottery_ticket_is_deterministic(lottery: LotteryResult) -> None:
-    again = lottery_ticket(rounds=1, steps=6, seed=0, widths=(10, 10), n=20, n_test=20, lr=0.05)
-    first = lottery.rounds[:2]
-    assert [r.ticket for r in again.rounds] == [r.ticket for r in first]
-    assert [r.control for r in again.rounds] == [r.control for r in first]
-
-
 # -- arguments: numpy ints are ints, a bool or a str is not ------------------------------------------
 
 
@@ -280,74 +223,6 @@ def test_prune_takes_numpy_ints_as_np_argwhere_gives_them() -> None:
 
 
 BAD_SETTINGS = [
-    (
-        lambda: dead_neuron_experiment(widths={4, 8}),
-        TypeError,
-        "dead_neuron_experiment: widths must be an ordered sequence",
-    ),
-    (
-        lambda: dead_neuron_experiment(widths=[4, True]),
-        ValueError,
-        "dead_neuron_experiment: widths[1] must be a positive int, got True",
-    ),
-    (
-        lambda: dead_neuron_experiment(steps=True),
-        ValueError,
-        "dead_neuron_experiment: steps must be a positive int, got True",
-    ),
-    (
-        lambda: dead_neuron_experiment(n="100"),
-        ValueError,
-        "dead_neuron_experiment: n must be an int ≥ 2, got '100'",
-    ),
-    (
-        lambda: dead_neuron_experiment(seed=True),
-        ValueError,
-        "dead_neuron_experiment: seed must be a non-negative int, got True",
-    ),
-    (
-        lambda: dead_neuron_experiment(data_seed="0"),
-        ValueError,
-        "dead_neuron_experiment: data_seed must be None or an int ≥ 0",
-    ),
-    (
-        lambda: dead_neuron_experiment(lr=True),
-        ValueError,
-        "dead_neuron_experiment: lr must be a finite number ≥ 0, got True",
-    ),
-    (
-        lambda: lottery_ticket(rounds=True),
-        ValueError,
-        "lottery_ticket: rounds must be a non-negative int, got True",
-    ),
-    (lambda: lottery_ticket(steps=0), ValueError, "lottery_ticket: steps must be a positive int, got 0"),
-    (
-        lambda: lottery_ticket(prune_fraction=1.0),
-        ValueError,
-        "lottery_ticket: prune_fraction must be a finite number in [0, 1), got 1.0",
-    ),
-    (
-        lambda: lottery_ticket(output_fraction="0.1"),
-        ValueError,
-        "lottery_ticket: output_fraction must be a finite number in [0, 1)",
-    ),
-    (lambda: lottery_ticket(seed=True), ValueError, "lottery_ticket: seed must be an int, got True"),
-    (
-        lambda: lottery_ticket(control_seed=1.0),
-        ValueError,
-        "lottery_ticket: control_seed must be an int, got 1.0",
-    ),
-    (
-        lambda: lottery_ticket(widths=(16, "16")),
-        ValueError,
-        "lottery_ticket: widths[1] must be a positive int, got '16'",
-    ),
-    (lambda: lottery_ticket(n_test=True), ValueError, "lottery_ticket: n_test must be an int ≥ 2, got True"),
-    (
-        lambda: lottery_ticket(target=2),
-        ValueError,
-        "lottery_ticket: target must be a finite number in [0, 1], got 2",
-    ),
     (
         lambda: train_masked(MLP(2, [1], seed=0), {}, X, np.zeros(len(X)), steps=True),
         ValueError,
@@ -367,15 +242,12 @@ BAD_SETTINGS = [
 
 
 @pytest.mark.parametrize(("call", "error", "message"), BAD_SETTINGS)
-def test_experiments_refuse_bools_and_strs_naming_themselves(call, error, message) -> None:
+def test_lottery_parts_refuse_bools_and_strs_naming_themselves(call, error, message) -> None:
     with pytest.raises(error, match=re.escape(message)):
         call()
 
 
-def test_experiments_take_numpy_ints() -> None:
-    kwargs = {"widths": (8, 8), "n": 40, "steps": 5, "seed": 1}
-    numpy_kwargs = {"widths": np.array([8, 8]), "n": np.int64(40), "steps": np.int32(5), "seed": np.int64(1)}
-    assert str(dead_neuron_experiment(**numpy_kwargs)) == str(dead_neuron_experiment(**kwargs))
+def test_magnitude_mask_takes_numpy_numbers() -> None:
     mask = full_mask(hand_built())
     state = hand_built().state_dict()
     assert magnitude_mask(mask, state, np.array([0.5, 0.5, 1.0])) == magnitude_mask(

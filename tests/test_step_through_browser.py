@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine import Value
-from engine.draw import step_through_html
+from engine.draw import step_through
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip(
@@ -39,7 +39,7 @@ def neuron() -> Value:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     path = tmp_path_factory.mktemp("page") / "steps.html"
-    path.write_text(step_through_html(neuron()), encoding="utf-8")
+    path.write_text(step_through(neuron()).page(), encoding="utf-8")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         tab = browser.new_page(viewport={"width": 1200, "height": 700})

@@ -1,8 +1,8 @@
-"""The step-through page: one drawing, repainted by its script to look as backward_frames draws each frame.
+"""The step-through page: one drawing, repainted by its script to look as dot draws each frame.
 
 The page's own script runs in node against a stand-in for the few DOM calls it makes; what each
 node and edge of the drawing shows (fills, lines, texts and whether they are visible) is compared
-with dot's SVG of the same frame from backward_frames.
+with dot's SVG of the same frame from frames_to_dot.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine import Value, scope, tag_scopes
-from engine.draw import backward_frames, step_through, step_through_html
+from engine.draw import frames_to_dot, step_through
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
 needs_node = pytest.mark.skipif(
@@ -29,21 +29,13 @@ needs_node = pytest.mark.skipif(
 Tree = dict[str, Any]  # {"tag", "attrs", "text", "children"}: an SVG element, as node and Python see it
 
 
-def neuron() -> Value:
-    x1, x2 = Value(2.0, label="x1", requires_grad=False), Value(0.0, label="x2", requires_grad=False)
-    w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
-
-
-def after_backward() -> Value:
+def after_backward(neuron: Callable[[], Value]) -> Value:
     o = neuron()
     o.backward()  # the leaves hold gradients: the page shows them from frame 0
     return o
 
 
-def layer() -> Value:
+def layer(_: Callable[[], Value]) -> Value:
     xs = [Value(1.0, label="x0", requires_grad=False), Value(-2.0, label="x1", requires_grad=False)]
     with tag_scopes(), scope("layer 0"):
         outs = []
@@ -53,6 +45,13 @@ def layer() -> Value:
     return outs[0] + outs[1] * outs[0]
 
 
+def neuron(build: Callable[[], Value]) -> Value:
+    return build()
+
+
+Graph = Callable[[Callable[[], Value]], Value]  # a graph, built given the lecture_neuron fixture
+
+# (the graph, the drawing's options)
 CASES = [
     pytest.param(neuron, {}, id="labels-while-running"),
     pytest.param(neuron, {"edge_labels": True, "rankdir": "TB"}, id="edge-labels"),
@@ -104,8 +103,12 @@ def visible(attrs: dict[str, str]) -> bool:
     return style == "visible" or (not style and attrs.get("visibility") != "hidden")
 
 
-def frames_as_drawn(root: Callable[[], Value], options: dict[str, Any]) -> list[Tree]:
-    return [tree(d.pipe(format="svg", encoding="utf-8")) for d in backward_frames(root(), **options)]
+def frames_as_drawn(root: Value, options: dict[str, Any]) -> list[Tree]:
+    """Each frame of frames_to_dot(root) as dot draws it."""
+    import graphviz  # noqa: PLC0415  # the tests that render need it; the rest do not
+
+    frames = frames_to_dot(root, **options)
+    return [tree(graphviz.Source(frame).pipe(format="svg", encoding="utf-8")) for frame in frames]
 
 
 def page_parts(page: str) -> dict[str, Any]:
@@ -126,10 +129,10 @@ def page_parts(page: str) -> dict[str, Any]:
 @needs_dot
 @pytest.mark.parametrize(("root", "options"), CASES)
 def test_the_page_without_its_script_shows_frame_0(
-    root: Callable[[], Value], options: dict[str, Any]
+    root: Graph, options: dict[str, Any], lecture_neuron: Callable[[], Value]
 ) -> None:
-    parts = page_parts(step_through_html(root(), **options))
-    assert looks(parts["svg"]) == looks(frames_as_drawn(root, options)[0])
+    parts = page_parts(step_through(root(lecture_neuron), **options).page())
+    assert looks(parts["svg"]) == looks(frames_as_drawn(root(lecture_neuron), options)[0])
 
 
 # Runs the page's script against stand-ins for the DOM calls it makes, then clicks and slides:
@@ -174,11 +177,11 @@ process.stdout.write(JSON.stringify(out));
 @needs_dot
 @needs_node
 @pytest.mark.parametrize(("root", "options"), CASES)
-def test_each_frame_of_the_page_looks_as_backward_frames_draws_it(
-    root: Callable[[], Value], options: dict[str, Any]
+def test_each_frame_of_the_page_looks_as_dot_draws_it(
+    root: Graph, options: dict[str, Any], lecture_neuron: Callable[[], Value]
 ) -> None:
-    parts = page_parts(step_through_html(root(), **options))
-    drawn = frames_as_drawn(root, options)
+    parts = page_parts(step_through(root(lecture_neuron), **options).page())
+    drawn = frames_as_drawn(root(lecture_neuron), options)
     last = len(drawn) - 1
     # Forward to the end and past it, back with the slider, back past the start, to the end again.
     actions: list[Any] = ["next"] * (last + 1) + [2, "prev", "prev", "prev", last, 1]
@@ -200,8 +203,8 @@ def test_each_frame_of_the_page_looks_as_backward_frames_draws_it(
 
 
 @needs_dot
-def test_the_page_holds_one_drawing_and_a_caption_per_frame() -> None:
-    page = step_through_html(neuron())
+def test_the_page_holds_one_drawing_and_a_caption_per_frame(lecture_neuron: Callable[[], Value]) -> None:
+    page = step_through(lecture_neuron()).page()
     parts = page_parts(page)
     assert page.count("<svg") == 1 and len(parts["frames"]) == len(parts["captions"]) == 7
     assert parts["captions"][1] == (
@@ -209,7 +212,7 @@ def test_the_page_holds_one_drawing_and_a_caption_per_frame() -> None:
         "<div>tanh: ∂o/∂(+) = 1 − o² = 0.5000 ; (+).grad += 0.5000 × 1.0000 = 0.5000 (now 0.5000)</div>"
     )
     assert json.loads(parts["frames"][0]) and all(json.loads(c) for c in parts["frames"][1:])
-    assert repr(step_through(neuron())) == "<StepThrough: 7 frames>"
+    assert repr(step_through(lecture_neuron())) == "<StepThrough: 7 frames>"
 
 
 @needs_dot
@@ -217,6 +220,6 @@ def test_a_page_for_one_example_of_a_2_8_7_1_network_is_small() -> None:
     nn_module = pytest.importorskip("nn.module")
     model = nn_module.MLP(2, [8, 7, 1], seed=0)
     y = model([0.5, -1.0])
-    page = step_through_html(y)  # 270 values, 173 steps: an SVG per frame made 72 MB
+    page = step_through(y).page()  # 270 values, 173 steps: an SVG per frame made 72 MB
     assert page.count("<svg") == 1 and page.count('class="bpl-frame"') == 175
     assert len(page.encode("utf-8")) < 1_000_000

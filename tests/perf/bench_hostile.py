@@ -3,7 +3,7 @@
 Run by hand (never by pytest): `.venv/bin/python tests/perf/bench_hostile.py`. Machines are shared
 and noisy: the point is the order of magnitude (milliseconds against seconds), not the digits.
 
-1. to_dot and step_through_html refusing a 1,000,000-value chain (over max_nodes): they count at
+1. to_dot and step_through refusing a 1,000,000-value chain (over max_nodes): they count at
    most max_nodes + 1 values, so the time does not grow with the graph; backward on the same chain
    for scale.
 2. The step-through page for one example of MLP(2, [8, 7, 1]): time to build it, and its size.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nn
 from engine import Value, topo_order
-from engine.draw import GraphTooLargeError, step_through_html, to_dot
+from engine.draw import GraphTooLargeError, step_through, to_dot
 
 
 def seconds(f: object) -> float:
@@ -43,7 +43,7 @@ def main() -> None:
     for _ in range(500_000):  # two values per step: a million in all
         chain = chain * 1.0000001
     print("1. refusing a graph of 1,000,001 values (max_nodes=300)")
-    for name, draw in (("to_dot", to_dot), ("step_through_html", step_through_html)):
+    for name, draw in (("to_dot", to_dot), ("step_through", step_through)):
         print(f"   {name:<18} {seconds(lambda d=draw: refuse(d, chain)) * 1e3:8.2f} ms")
     print(f"   for scale, backward on it: {seconds(chain.backward):.2f} s")
 
@@ -52,7 +52,7 @@ def main() -> None:
     assert isinstance(y, Value)
     values = len(topo_order(y))
     start = time.perf_counter()
-    page = step_through_html(y)
+    page = step_through(y).page()
     took = time.perf_counter() - start
     print(f"\n2. step-through page, one example of MLP(2, [8, 7, 1]) ({values} values)")
     print(f"   built in {took:.2f} s, {len(page.encode()) / 1e6:.2f} MB")

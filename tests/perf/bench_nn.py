@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from nn import MLP, SGD, History, fit, hinge_loss, l2_penalty, make_moons
+from nn import SGD, History, fit, make_moons
+from nn.experiments import recipes
 
 try:
     from micrograd import nn as micro_nn
@@ -67,9 +68,10 @@ def micrograd_demo(X: np.ndarray, y: np.ndarray, steps: int) -> tuple[list[float
 
 
 def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> tuple[list[float], History]:
-    """The same training through nn.fit: (seconds per step, history); the decay spans max(steps, 100)."""
-    random.seed(1337)
-    model = MLP(2, [16, 16, 1])
+    """The same training through nn.fit and the recipe: (seconds per step, history); the decay spans
+    max(steps, 100), as micrograd's loop divides by 100."""
+    random.seed(recipes.SEED)
+    model = recipes.model(seed=None)  # from Python's random, as micrograd draws them: the same weights
     ticks = [time.perf_counter()]
 
     def tick(step: int, history: History) -> None:
@@ -81,11 +83,11 @@ def fit_demo(X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None) -> 
         model,
         X,
         y,
-        loss=lambda scores, labels: hinge_loss(scores, labels) + l2_penalty(model.parameters(), alpha=1e-4),
+        loss=recipes.loss(model),
         optimizer=SGD(model.parameters(), lr=1.0),
         steps=steps,
         progress=False,
-        schedule=lambda k: 1.0 - 0.9 * k / max(steps, 100),
+        schedule=recipes.decay(1.0, max(steps, 100)),
         callback=tick,
     )
     return [b - a for a, b in itertools.pairwise(ticks)], history

@@ -1,0 +1,225 @@
+"""DOT text of a graph: a record per value, a small node per op, edges in order, scopes as clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from ..graph import Node, require_node
+from .looks import _EDGE_COLOR, _EDGE_FONT, INK, LOOKS, _Look
+from .text import Attrs, dot_attrs, dot_text, html_text, number, record_text
+from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare
+
+_GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
+_NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
+_EDGE = f'fontname="Helvetica" fontsize=9 color="{_EDGE_COLOR}" fontcolor="{_EDGE_FONT}" arrowsize=0.6'
+_OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0.3", "height": "0.3"}
+
+
+def to_dot(
+    root: Node,
+    *,
+    params: Iterable[Node] | None = None,
+    rankdir: str = "LR",
+    precision: int = 4,
+    fields: Sequence[str] = FIELDS,
+    color_by: str = "role",
+    edge_labels: bool = False,
+    clusters: bool = True,
+    collapse: str | None = None,
+    legend: bool = True,
+    max_nodes: int = 300,
+    caption: Sequence[str] = (),
+) -> str:
+    """The graph behind root as DOT text: a record per value, a small node per op, edges in order.
+
+    color_by="role" colours inputs, parameters, constants, interior values and the output (see the
+    module docstring); color_by="grad" fills each value by its share of the largest |grad|.
+    edge_labels=True labels each edge into an op with ∂out/∂input at the current values. Values
+    made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
+    collapse="neuron" draws each innermost scope as one box. caption: lines of text above the legend.
+    """
+    require_node("to_dot", root)
+    if not isinstance(caption, (list, tuple)) or not all(isinstance(line, str) for line in caption):
+        raise TypeError(f"to_dot: caption must be a sequence of str lines, got {caption!r:.80}")
+    options = Options(rankdir, precision, tuple(fields), clusters, collapse, legend, max_nodes)
+    if color_by not in LOOKS:
+        raise ValueError(f"to_dot: color_by must be one of {', '.join(map(repr, LOOKS))}, got {color_by!r}")
+    known = None if params is None else set(params)
+    _check_size(root, known, options)
+    g = _prepare(_analyse(root, known), options)
+    return _dot(g, LOOKS[color_by](g, precision, edge_labels), options, caption)
+
+
+class _Stmt(NamedTuple):  # a tuple: a step-through makes one per node and edge per frame
+    """A node or edge of the DOT text, and the text in it that a step-through frame may change."""
+
+    name: str  # "n3", "n3_op", "g0", or for an edge "n3 -> n4_op"
+    attrs: Attrs  # escaped already
+    text: str = ""  # as shown: a value's grad field, an edge's label ("" for none)
+
+
+_Members = dict[tuple[str, ...], list[_Stmt]]  # the statements drawn in each scope's cluster
+
+
+def _statements(g: _Graph, look: _Look, opt: Options) -> tuple[_Members, list[_Stmt]]:
+    """What g draws, coloured by look: node statements by the scope they sit in, then the edges."""
+    # The same nodes and edges in the same order whatever the look: frames differ in attributes only.
+    members: _Members = {}  # () is outside every cluster
+    for box in g.boxes:
+        where = box.path[:-1] if opt.clusters else ()
+        members.setdefault(where, []).append(_box_statement(box, g, look, opt, nested=bool(where)))
+    edges: list[_Stmt] = []
+    box_edges: dict[tuple[str, str], None] = {}  # between boxes, each drawn once
+    for node in g.order:
+        inside = g.box_of.get(node)
+        if inside is not None:  # in a collapsed scope: only edges that cross its border
+            for child in node._prev:
+                source = _entity(child, g)
+                if source != inside.id:
+                    box_edges[(source, inside.id)] = None
+            continue
+        nid = g.ids[node]
+        statements = members.setdefault(g.place[node], [])
+        label, text = _record(node, look, opt)
+        statements.append(_Stmt(nid, {"label": label, **look.fill(node)}, text))
+        if node._prev:
+            statements.append(_Stmt(f"{nid}_op", {"label": dot_text(node._op), **_OP, **look.op(node)}))
+            for i, child in enumerate(node._prev):  # `a + a`: two edges, one per use
+                attrs = dict(look.edge(child, node, i))
+                shown = attrs.pop("label", "")
+                if shown:
+                    attrs = {"label": dot_text(shown), **attrs}
+                edges.append(_Stmt(f"{_entity(child, g)} -> {nid}_op", attrs, shown))
+            edges.append(_Stmt(f"{nid}_op -> {nid}", {}))
+    edges.extend(_Stmt(f"{a} -> {b}", {}) for a, b in box_edges)
+    return members, edges
+
+
+def _dot(g: _Graph, look: _Look, opt: Options, caption: Sequence[str] = ()) -> str:
+    """The DOT text of g, coloured by look, with an optional caption above the legend."""
+    members, edges = _statements(g, look, opt)
+    return _format(members, edges, _graph_label(look, opt, caption), opt)
+
+
+def _graph_label(look: _Look, opt: Options, caption: Sequence[str]) -> str:
+    return legend(look.legend() if opt.legend else [], caption) if opt.legend or caption else ""
+
+
+def _format(members: _Members, edges: Sequence[_Stmt], label: str, opt: Options, ids: bool = False) -> str:
+    """The DOT text of the statements; with ids, each node and edge names its SVG element (e0, e1...)."""
+
+    def text(s: _Stmt, sid: str) -> str:
+        return s.name + dot_attrs({**s.attrs, "id": sid} if ids else s.attrs)
+
+    return digraph(
+        "backprop",
+        opt.rankdir,
+        label=label,
+        members={path: [text(s, s.name) for s in stmts] for path, stmts in members.items()},
+        edges=[text(s, f"e{k}") for k, s in enumerate(edges)],
+        clusters=opt.clusters,
+    )
+
+
+def digraph(
+    name: str,
+    rankdir: str,
+    *,
+    label: str,
+    members: dict[tuple[str, ...], list[str]],
+    edges: Sequence[str],
+    clusters: bool = True,
+    nodes: str = "",
+    ranksep: float = 0.4,
+) -> str:
+    """The DOT text: the graph's defaults and legend, the statements in their clusters, the edges."""
+    lines = [f"digraph {name} {{\n\tgraph [rankdir={rankdir} ranksep={ranksep} {_GRAPH}]\n"]
+    if label:
+        lines.append(f"\tgraph [label={label}]\n")
+    lines.append(f"\tnode [{_NODE} {nodes}]\n\tedge [{_EDGE}]\n".replace(" ]", "]"))
+    lines += _clusters(members, clusters)
+    lines += [f"\t{e}\n" for e in edges]
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def _record(node: Node, look: _Look, opt: Options) -> tuple[str, str]:
+    """A value's record label (label | data | grad, no grad for a value that takes none), its grad field."""
+    parts = []
+    if "label" in opt.fields and node.label:
+        parts.append(record_text(node.label))
+    if "data" in opt.fields:
+        parts.append(f"data {number(node.data, opt.precision)}")
+    grad = ""
+    if "grad" in opt.fields and node.requires_grad:
+        grad = f"grad {number(look.grad(node), opt.precision)}"
+        parts.append(grad)
+    return _record_label(parts or [" "], opt.rankdir), grad
+
+
+def _record_label(parts: Sequence[str], rankdir: str) -> str:
+    # A record lays its fields across the rank direction; braces turn them, so the fields read
+    # left to right in either direction.
+    body = " | ".join(parts)
+    return f"{{ {body} }}" if rankdir == "LR" else body
+
+
+def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list[str]:
+    """Statements inside nested `subgraph cluster_k` blocks, one per scope path, in first-seen order."""
+    paths = list(dict.fromkeys(p[:k] for p in members for k in range(1, len(p) + 1)))
+    lines = [f"\t{s}\n" for s in members.get((), [])]
+    if not clusters:
+        return lines
+
+    def emit(path: tuple[str, ...], depth: int) -> None:
+        pad = "\t" * depth
+        fill = "#F4F4F4" if len(path) % 2 else "#FFFFFF"  # nested boxes alternate, to stand out
+        style = f'style="rounded,filled" fillcolor="{fill}" color="#AAAAAA" fontcolor="#555555"'
+        lines.append(f"{pad}subgraph cluster_{paths.index(path)} {{\n")
+        lines.append(f'{pad}\tgraph [label="{dot_text(" · ".join(path))}" {style} labeljust=l]\n')
+        lines.extend(f"{pad}\t{s}\n" for s in members.get(path, []))
+        for inner in paths:
+            if len(inner) == len(path) + 1 and inner[:-1] == path:
+                emit(inner, depth + 1)
+        lines.append(f"{pad}}}\n")
+
+    for path in paths:
+        if len(path) == 1:
+            emit(path, 1)
+    return lines
+
+
+def legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
+    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border])."""
+    span = max(len(items), 1)
+    rows = [f'<tr><td align="left" border="0" colspan="{span}">{html_text(c)}</td></tr>' for c in caption]
+    if items:
+        cells = ""
+        for fill, text, *border in items:
+            edge = f' color="{border[0]}" border="2"' if border else ""
+            cells += f'<td bgcolor="{fill}"{edge}>{html_text(text)}</td>'
+        rows.append(f"<tr>{cells}</tr>")
+    table = '<table border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA">'
+    return f"<{table}{''.join(rows)}</table>>"
+
+
+def _box_statement(box: _Box, g: _Graph, look: _Look, opt: Options, nested: bool) -> _Stmt:
+    """A collapsed scope: its name, how many values it holds, and its output's op, data and grad."""
+    members = set(box.nodes)
+    outputs = [n for n in box.nodes if n is g.root or any(u not in members for u in g.users[n])]
+    name = box.path[-1] if nested else " · ".join(box.path)
+    parts = [record_text(name), f"{len(box.nodes)} values"]
+    attrs: Attrs = {"fillcolor": "#FFFFFF"}
+    grad = ""
+    if len(outputs) == 1:
+        out = outputs[0]
+        parts.append(f"out {record_text(out._op or out.label or 'value')}")
+        parts.append(f"data {number(out.data, opt.precision)}")
+        if out.requires_grad:
+            grad = f"grad {number(look.grad(out), opt.precision)}"
+            parts.append(grad)
+        attrs = look.fill(out)
+    else:
+        parts.append(f"{len(outputs)} outputs")
+    return _Stmt(box.id, {"label": _record_label(parts, opt.rankdir), **attrs, "style": "filled,bold"}, grad)

@@ -1,0 +1,109 @@
+"""Rendering through graphviz: the only module that imports it, and only when a drawing is rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+from ..graph import Node, require_node
+from .dot import to_dot
+
+__all__ = ["Diagram", "GraphvizNotFoundError", "draw_dot"]
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering needs graphviz's `dot` program, and it is not installed (or not on PATH)."""
+
+
+_NO_DOT = (
+    "graphviz's `dot` program is not installed or not on PATH, so the diagram cannot be rendered. "
+    "On Debian/Ubuntu: sudo apt-get install graphviz (macOS: brew install graphviz). "
+    "The DOT text needs no program: to_dot(), or the diagram's .source"
+)
+
+
+class Diagram:
+    """DOT text held by a graphviz.Source: .source, .pipe(), .render(path), and shown inline in Jupyter.
+
+    What graphviz.Source offers besides (.view(), .save(), .format...) is passed on to it; rendering
+    without graphviz's `dot` program raises GraphvizNotFoundError, which says how to install it.
+    """
+
+    def __init__(self, source: str, format: str = "svg") -> None:
+        self._gv = _graphviz()
+        self._source = self._gv.Source(source, format=format)  # holds the text as given: no parsing
+        self.name = source.split(None, 2)[1]  # "digraph <name> {"
+
+    @property
+    def source(self) -> str:
+        """The DOT text, exactly as to_dot gave it."""
+        text: str = self._source.source
+        return text
+
+    @property
+    def format(self) -> str:
+        """The output format of .render() and .pipe() by default ("svg")."""
+        chosen: str = self._source.format
+        return chosen
+
+    @format.setter
+    def format(self, value: str) -> None:
+        self._source.format = value
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        """graphviz.Source.pipe: the rendering as bytes (or str, given an encoding)."""
+        with self._dot_program():
+            return self._source.pipe(*args, **kwargs)
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        """graphviz.Source.render: writes the DOT file and its rendering (cleanup=True: the latter only)."""
+        with self._dot_program():
+            return self._source.render(*args, **kwargs)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
+        # How Jupyter displays it: graphviz renders an SVG (PNG and JPEG on request).
+        with self._dot_program():
+            return self._source._repr_mimebundle_(include, exclude, **kwargs)
+
+    def _repr_image_svg_xml(self) -> str:
+        with self._dot_program():
+            svg: str = self._source._repr_image_svg_xml()
+            return svg
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_gv", "_source"):
+            raise AttributeError(name)
+        return getattr(self._source, name)
+
+    def __repr__(self) -> str:
+        # No memory address: a notebook that draws the same graph again stores the same text.
+        lines = len(self.source.splitlines()) - 2  # the statements, between "digraph ... {" and "}"
+        return f"<graphviz diagram {self.name!r}: {lines} lines of DOT>"
+
+    @contextmanager
+    def _dot_program(self) -> Iterator[None]:
+        try:
+            yield
+        except self._gv.ExecutableNotFound as err:
+            raise GraphvizNotFoundError(_NO_DOT) from err
+
+
+def draw_dot(root: Node, format: str = "svg", **options: Any) -> Diagram:
+    """to_dot(root, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
+    require_node("draw_dot", root)
+    return Diagram(to_dot(root, **options), format)
+
+
+def _graphviz() -> ModuleType:
+    try:
+        # Imported here, lazily: to_dot and the engine work without it.
+        import graphviz  # type: ignore[import-untyped, unused-ignore]  # noqa: PLC0415
+    except ImportError:  # a test sets sys.modules["graphviz"] = None to get here
+        raise ImportError(
+            "drawing needs the graphviz Python package: pip install graphviz "
+            "(to_dot() gives the DOT text without it)"
+        ) from None
+    module: ModuleType = graphviz
+    return module

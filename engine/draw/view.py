@@ -1,0 +1,175 @@
+"""The drawing's view of a graph: node ids, roles, scopes and collapsed boxes; options and size limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..graph import Node, topo_order
+from ..modes import scope_of
+
+FIELDS = ("label", "data", "grad")
+
+
+class GraphTooLargeError(ValueError):
+    """The graph has more nodes than max_nodes: too many to read, and slow for `dot` to lay out."""
+
+
+@dataclass
+class _Graph:
+    """The nodes in topological order, their stable ids, roles, users, drawn scopes and boxes."""
+
+    root: Node
+    order: list[Node]
+    ids: dict[Node, str]
+    role: dict[Node, str]
+    users: dict[Node, list[Node]]
+    place: dict[Node, tuple[str, ...]] = field(default_factory=dict)
+    boxes: list[_Box] = field(default_factory=list)  # collapse="neuron": one per innermost scope
+    box_of: dict[Node, _Box] = field(default_factory=dict)
+
+
+def _analyse(root: Node, params: set[Node] | None) -> _Graph:
+    order = topo_order(root)
+    # Ids are positions in topological order, which depends only on the graph: the same graph
+    # gives the same text in every run (id() would not).
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    users: dict[Node, list[Node]] = {node: [] for node in order}
+    for node in order:
+        for child in node._prev:
+            users[child].append(node)
+    role = {node: _role(node, root, params) for node in order}
+    return _Graph(root, order, ids, role, users)
+
+
+def _role(node: Node, root: Node, params: set[Node] | None) -> str:
+    if node is root:
+        return "output"
+    if node._prev:
+        return "interior"
+    if not node.requires_grad:
+        return "input" if node.label else "constant"
+    return "parameter" if params is None or node in params else "input"
+
+
+def _places(g: _Graph) -> dict[Node, tuple[str, ...]]:
+    """The scope each value is drawn in: its own, or for a parameter or constant, its users'."""
+    place = {node: scope_of(node) for node in g.order}
+    # A neuron's weights are made before it is called, outside its scope: a leaf whose users all
+    # sit in one scope is drawn there, so w and b appear in their neuron's box.
+    for node in g.order:
+        if not node._prev and not place[node] and g.role[node] in _JOINS_USERS:
+            where = {place[user] for user in g.users[node]}
+            if len(where) == 1:
+                place[node] = where.pop()
+    return place
+
+
+_JOINS_USERS = ("parameter", "constant")  # roles of the leaves drawn in their users' scope
+
+
+def _check_size(root: Node, params: set[Node] | None, opt: Options) -> None:
+    """Refuse a graph that would draw more than max_nodes nodes, reading at most max_nodes + 1 of them."""
+    # Before any full traversal: refusing a million-value graph costs what drawing 300 values does.
+    # Collapsed, a scope counts once and a leaf that may join its users' box not at all: a lower
+    # bound, so this refuses no graph that fits; _prepare counts exactly once the graph is read.
+    seen, stack = {root}, [root]
+    scopes: set[tuple[str, ...]] = set()
+    drawn = 0
+    while stack:
+        node = stack.pop()
+        if not opt.collapse:
+            drawn += 1
+        elif path := scope_of(node):
+            drawn += path not in scopes
+            scopes.add(path)
+        else:
+            drawn += _role(node, root, params) not in _JOINS_USERS
+        if drawn > opt.max_nodes:
+            raise GraphTooLargeError(_too_large(opt))
+        for child in node._prev:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+
+
+def _prepare(g: _Graph, opt: Options) -> _Graph:
+    """g with the scope each value is drawn in and, collapsed, its boxes; refused over max_nodes."""
+    g.place = _places(g) if opt.clusters or opt.collapse else dict.fromkeys(g.order, ())
+    if opt.collapse and not any(g.place.values()):
+        raise ValueError(
+            f'{opt.caller}: collapse="{opt.collapse}" draws each neuron as one box, but this graph has '
+            "no scope tags: build it inside `with engine.tag_scopes():` (nn's Neuron and Layer tag "
+            "their values then), or draw it without collapse"
+        )
+    g.boxes = _boxes(g) if opt.collapse else []
+    g.box_of = {node: box for box in g.boxes for node in box.nodes}
+    count = len(g.boxes) + len(g.order) - len(g.box_of)
+    if count > opt.max_nodes:
+        raise GraphTooLargeError(_too_large(opt, len(g.order), count))
+    return g
+
+
+@dataclass(frozen=True)
+class Options:
+    rankdir: str = "LR"
+    precision: int = 4
+    fields: tuple[str, ...] = FIELDS
+    clusters: bool = True
+    collapse: str | None = None
+    legend: bool = True
+    max_nodes: int = 300
+    caller: str = "to_dot"  # the public function the options were given to, for messages
+
+    def __post_init__(self) -> None:
+        if self.rankdir not in ("LR", "TB"):
+            raise ValueError(f"{self.caller}: rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
+        if not set(self.fields) <= set(FIELDS):
+            raise ValueError(f"{self.caller}: fields are chosen from {FIELDS}, got {self.fields!r}")
+        if self.collapse not in (None, "neuron"):
+            raise ValueError(f"{self.caller}: collapse must be None or 'neuron', got {self.collapse!r}")
+        for name in ("precision", "max_nodes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{self.caller}: {name} must be a non-negative int, got {value!r}")
+
+
+def _too_large(opt: Options, values: int | None = None, count: int | None = None) -> str:
+    """Why a graph is refused (its exact size when known), and what to draw instead."""
+    limit = f"max_nodes={opt.max_nodes}"
+    if values is None:  # stopped counting at max_nodes + 1
+        size = f"more than {limit} " + ("boxes and values even collapsed" if opt.collapse else "values")
+    else:
+        size = f"{values:,} values, {count:,} boxes and values even collapsed, more than {limit}"
+    collapse = (
+        ""
+        if opt.collapse
+        else '; or draw each neuron as one box with collapse="neuron" (for a graph built inside '
+        "`with engine.tag_scopes():`)"
+    )
+    return (
+        f"{opt.caller}: the graph has {size}: too many to read, and slow for dot to lay out. Draw the "
+        f"graph of one example, or of one neuron, rather than a whole batch's loss{collapse}; "
+        "or raise max_nodes"
+    )
+
+
+@dataclass
+class _Box:
+    id: str
+    path: tuple[str, ...]
+    nodes: list[Node] = field(default_factory=list)
+
+
+def _boxes(g: _Graph) -> list[_Box]:
+    """A box per scope path that holds values, in order of their first value."""
+    by_path: dict[tuple[str, ...], _Box] = {}
+    for node in g.order:
+        if g.place[node]:
+            path = g.place[node]
+            by_path.setdefault(path, _Box(f"g{len(by_path)}", path)).nodes.append(node)
+    return list(by_path.values())
+
+
+def _entity(node: Node, g: _Graph) -> str:
+    box = g.box_of.get(node)
+    return box.id if box else g.ids[node]

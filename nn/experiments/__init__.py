@@ -1,0 +1,33 @@
+"""The course's experiments, built on nn and never imported by it; micrograd's recipe is in .recipes.
+
+Each returns a plain result that prints as a table; `python -m nn.experiments <name>` runs one at
+full size (`--quick` at test size).
+"""
+
+from . import recipes
+from .dead_neurons import DeadNeuronResult, dead_neuron_experiment
+from .freezing import FreezingResult, FreezingRun, freezing_experiment
+from .initialization import InitComparison, InitRow, compare_inits, vanishing_gradients
+from .lottery import LotteryResult, LotteryRound, Outcome, lottery_ticket, seed_means
+from .scaling import InputScaling, ScalingRun, input_scaling
+
+__all__ = [
+    "DeadNeuronResult",
+    "FreezingResult",
+    "FreezingRun",
+    "InitComparison",
+    "InitRow",
+    "InputScaling",
+    "LotteryResult",
+    "LotteryRound",
+    "Outcome",
+    "ScalingRun",
+    "compare_inits",
+    "dead_neuron_experiment",
+    "freezing_experiment",
+    "input_scaling",
+    "lottery_ticket",
+    "recipes",
+    "seed_means",
+    "vanishing_gradients",
+]
