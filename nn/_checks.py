@@ -1,5 +1,9 @@
 """Argument checks for every nn entry point, in one wording: `fn: arg must be ..., got <value>`.
 
+A name chosen from a fixed set (an activation, an init, a reduction) that is not in it reads
+"fn: unknown arg <value>; choose one of 'a', 'b' or 'c'"; an object of the wrong class "fn: needs an
+nn.MLP, got <type>" (a TypeError).
+
 Two kinds of argument, two exceptions, as nn has always raised them:
 - settings (sizes, counts, steps, seeds, rates, thresholds): anything outside what is accepted,
   a wrong type included, is a ValueError, e.g. "MLP: nin must be a positive int, got 2.0";
@@ -22,6 +26,8 @@ import numpy as np
 from engine import Value
 
 __all__ = [
+    "check_choice",
+    "check_instance",
     "check_int",
     "check_real",
     "check_seed",
@@ -158,6 +164,22 @@ def data_number(fn: str, arg: str, value: object) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{fn}: {arg} must be a finite number, got {x}")
     return x
+
+
+def check_choice(fn: str, arg: str, value: object, choices: Iterable[str], otherwise: str = "") -> str:
+    """value if it is one of the names in choices, else a ValueError listing them (and `otherwise`)."""
+    names = list(choices)
+    if isinstance(value, str) and value in names:
+        return value
+    quoted = list(map(repr, names))
+    listed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+    raise ValueError(f"{fn}: unknown {arg} {show(value)}; choose one of {listed}{otherwise}")
+
+
+def check_instance(fn: str, value: object, kind: type | tuple[type, ...], what: str) -> None:
+    """A TypeError naming fn unless value is a kind (`what` names it for people: "an nn.MLP")."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{fn}: needs {what}, got {type(value).__name__}")
 
 
 # -- sequences and arrays ---------------------------------------------------------------------------

@@ -2,28 +2,26 @@
 
 Instruments (read a model after a backward, or run it on data):
 - gradient_flow(model, lr): per layer, the size of its weights' gradients and of one update;
-  flag_gradients(flow) names the layers whose gradients vanish or explode; plot_gradient_flow draws it.
+  flag_gradients(flow) names the layers whose gradients vanish or explode.
 - activation_stats(model, X): per layer, the mean and spread of the activations, the fraction of
-  tanh/sigmoid outputs near their limits and of ReLU units dead on every input; plot_activations.
+  tanh/sigmoid outputs near their limits and of ReLU units dead on every input.
 - blame(model, top): the parameters ranked by |grad|, and each neuron's δ = ∂C/∂z from nn.record.
+Numbers only: nn.plots draws them.
 
 The experiments built on them are in nn.experiments.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from engine import no_grad
-
 from ._checks import check_int, check_real, non_negative, positive
 from ._table import table
+from .activations import ACTIVATIONS
 from .module import MLP
 from .train import _rows
 
@@ -40,9 +38,6 @@ __all__ = [
     "blame",
     "flag_gradients",
     "gradient_flow",
-    "layer_outputs",
-    "plot_activations",
-    "plot_gradient_flow",
 ]
 
 
@@ -211,30 +206,6 @@ def flag_gradients(
     return flags
 
 
-def plot_gradient_flow(flow: GradientFlow, ax: Any = None, vanish: float = 1e-3, explode: float = 1e3) -> Any:
-    """Bars of mean |grad| per layer, dots for max |grad|, on a log scale, with the flag thresholds."""
-    vanish = positive("plot_gradient_flow", "vanish", vanish)
-    explode = positive("plot_gradient_flow", "explode", explode)
-    ax = _axes(ax)
-    x = np.arange(len(flow.layers))
-    ax.bar(x, [layer.mean_abs_grad for layer in flow.layers], color="#4477AA", label="mean |grad|")
-    ax.plot(x, [layer.max_abs_grad for layer in flow.layers], "o", color="#EE6677", label="max |grad|")
-    out = flow.output.mean_abs_grad
-    if out > 0.0:  # the band inside which flag_gradients is silent
-        for level, what in ((out * vanish, "vanishing below"), (out * explode, "exploding above")):
-            ax.axhline(level, color="#BBBBBB", linestyle="--", linewidth=1)
-            ax.annotate(what, (x[0] - 0.4, level), fontsize=8, color="#666666", va="bottom")
-    # "clip", not "mask": every bar starts at 0, which a masking log scale drops with the whole bar.
-    ax.set_yscale("log", nonpositive="clip")
-    # One tick label per layer; the activation once, since a deep net repeats it (and 11 would overlap).
-    ax.set_xticks(x, [str(layer.index) for layer in flow.layers])
-    hidden = sorted({layer.activation for layer in flow.layers[:-1]})
-    ratio = flow.first_to_output
-    title = f"Gradient flow: the first layer's mean |grad| is {ratio:.2g} × the output layer's"
-    xlabel = f"layer, input → output (hidden: {', '.join(hidden) or '-'}; output: {flow.output.activation})"
-    return _label(ax, xlabel, "|∂C/∂w| (log)", title)
-
-
 # -- activations --------------------------------------------------------------------------------
 
 
@@ -291,7 +262,7 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
         "activation_stats", "saturation", saturation, "in (0, 1)", lambda s: 0.0 < s < 1.0
     )
     rows = _rows(X, "activation_stats")
-    outputs = _layer_outputs(model, rows)
+    outputs = model.layer_outputs(rows)
     layers = []
     for i, (layer, a) in enumerate(zip(model.layers, outputs)):
         with np.errstate(over="ignore", invalid="ignore"):  # blown-up weights: an inf std is the answer
@@ -313,41 +284,14 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     return ActivationStats(layers=layers, examples=len(rows), saturation=saturation)
 
 
-def layer_outputs(model: MLP, X: Any) -> list[np.ndarray]:
-    """Each layer's outputs on every row of X, without a graph: one (examples, units) array per layer."""
-    return _layer_outputs(model, _rows(X, "layer_outputs"))
-
-
-def _layer_outputs(model: MLP, rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
-    """layer_outputs on rows already checked and converted by train._rows."""
-    outputs: list[list[list[float]]] = [[] for _ in model.layers]
-    with no_grad():  # only the numbers are wanted
-        for x in rows:
-            # model(x) returns only the last layer, so run the layers one by one to see each.
-            h = model.inputs(x)
-            for i, layer in enumerate(model.layers):
-                h = layer(h)
-                outputs[i].append([v.data for v in h])
-    return [np.array(out, dtype=float) for out in outputs]
-
-
 def _saturated(a: np.ndarray, activation: str, saturation: float) -> float | None:
-    """The fraction of a near the activation's limits (tanh ±1, sigmoid 0 and 1); None for others."""
-    if activation == "tanh":
-        return float(np.mean(np.abs(a) > saturation))
-    if activation == "sigmoid":
-        return float(np.mean((a < 1.0 - saturation) | (a > saturation)))
-    return None
-
-
-def plot_activations(stats: ActivationStats, ax: Any = None, bins: int = 40) -> Any:
-    """A histogram of each layer's activations over the examples, overlaid (outline only)."""
-    bins = check_int("plot_activations", "bins", bins, 1)
-    ax = _axes(ax)
-    for layer in stats.layers:
-        ax.hist(layer.values.ravel(), bins=bins, histtype="step", label=f"{layer.name} ({layer.activation})")
-    title = f"Activations per layer on {stats.examples} examples"
-    return _label(ax, "activation a", "count (examples × units)", title)
+    """The fraction of a within 1 − saturation of a finite limit (tanh ±1, sigmoid 0 and 1); else None."""
+    act = ACTIVATIONS[activation]
+    if not act.saturates:
+        return None
+    # For saturation ≥ 0.5, 1 − (1 − s) is s exactly: tanh's test is |a| > s, sigmoid's a < 1 − s or a > s.
+    margin = 1.0 - saturation
+    return float(np.mean((a < act.low + margin) | (a > act.high - margin)))
 
 
 # -- blame --------------------------------------------------------------------------------------
@@ -418,9 +362,10 @@ def blame(model: MLP, top: int = 10) -> Blame:
     top = check_int("blame", "top", top, 1)
     named = model.named_parameters()
     ranked = sorted(named, key=lambda pair: -abs(pair[1].grad))  # stable: ties keep model order
+    names = {m: name for name, m in model.named_modules()}
     neurons = [
         NeuronDelta(
-            name=f"layers.{i}.neurons.{j}",
+            name=names[n],
             layer=i,
             neuron=j,
             examples=len(n.zs),
@@ -447,24 +392,3 @@ def _ratio(a: float, b: float, zero_over_zero: float = math.nan) -> float:
     if b != 0.0:
         return a / b
     return math.inf if a != 0.0 else zero_over_zero
-
-
-def _axes(ax: Any) -> Any:
-    """ax, or new Axes from matplotlib, imported only when a plot is asked for (it is optional)."""
-    if ax is not None:
-        return ax
-    try:
-        plt = importlib.import_module("matplotlib.pyplot")
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install matplotlib") from None
-    _, ax = plt.subplots(figsize=(7, 3.5))
-    return ax
-
-
-def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> Any:
-    """Axis labels, a title and a small legend: the last touches every plot here shares."""
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
-    return ax

@@ -11,9 +11,9 @@ import random
 from collections.abc import Callable
 from typing import Protocol
 
-from ._checks import described, is_int, show
+from ._checks import check_choice, described, is_int
 
-__all__ = ["INITS", "Init", "Rng", "he", "make_rng", "resolve_init", "uniform", "xavier"]
+__all__ = ["Init", "Rng", "he", "uniform", "xavier"]
 
 
 class Rng(Protocol):
@@ -50,10 +50,7 @@ def resolve_init(init: str | Init, owner: str) -> Init:
     """The scheme named by init, or init itself if it is a function."""
     if callable(init):
         return init
-    if not isinstance(init, str) or init not in INITS:
-        choices = ", ".join(map(repr, INITS))
-        raise ValueError(f"{owner}: unknown init {show(init)}; choose one of {choices}, or pass a function")
-    return INITS[init]
+    return INITS[check_choice(owner, "init", init, INITS, ", or pass a function")]
 
 
 def make_rng(seed: int | Rng | None, owner: str = "make_rng", arg: str = "seed") -> Rng:

@@ -11,14 +11,13 @@ from typing import Any
 
 from engine import Value
 
+from ._checks import check_instance
+from .activations import ACTIVATIONS
 from .module import MLP, Layer, Neuron
 
 __all__ = ["to_torch"]
 
 INSTALL_HINT = "to_torch needs PyTorch: pip install torch==2.13.0"
-
-# Our activation names -> the torch.nn module that applies the same function ("linear": none).
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": None}
 
 
 def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
@@ -28,8 +27,7 @@ def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
     each tensor's requires_grad is its Values'. Torch works on batches: rows of X in, an (n, nout)
     tensor out, so an MLP with one output neuron gives shape (n, 1) where ours gives one Value per row.
     """
-    if not isinstance(model, (MLP, Layer, Neuron)):
-        raise TypeError(f"to_torch: needs an MLP, Layer or Neuron, got {type(model).__name__}")
+    check_instance("to_torch", model, (MLP, Layer, Neuron), "an MLP, Layer or Neuron")
     layers = _layers(model)
     try:
         torch: Any = importlib.import_module("torch")
@@ -52,7 +50,7 @@ def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
             requires_grad=_one_flag([n.b for n in neurons], i, "biases"),
         )
         modules.append(linear)
-        activation = _TORCH_ACTIVATIONS[neurons[0].activation]
+        activation = ACTIVATIONS[neurons[0].activation].torch
         if activation is not None:
             modules.append(getattr(torch.nn, activation)())
     return torch.nn.Sequential(*modules)

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine import Value
 
-from ._checks import data_number, described, is_int, non_negative, ordered, show
+from ._checks import check_choice, data_number, described, is_int, non_negative, ordered, show
 
 __all__ = [
     "Reduction",
@@ -120,11 +120,9 @@ def _sum(terms: Sequence[Value]) -> Value:
 
 
 def _reduce(loss: str, terms: Sequence[Value], reduction: str) -> Value:
-    if reduction == "sum":
+    if check_choice(loss, "reduction", reduction, ("mean", "sum")) == "sum":
         return _sum(terms)
-    if reduction == "mean":
-        return _sum(terms) * (1.0 / len(terms))
-    raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    return _sum(terms) * (1.0 / len(terms))
 
 
 def _softplus(z: Value) -> Value:

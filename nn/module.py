@@ -1,29 +1,29 @@
-"""Module, Neuron, Layer, MLP: micrograd's network, with PyTorch's names for what it added."""
+"""Module, Neuron, Layer, MLP: micrograd's network, with PyTorch's names for what it added.
+
+Module owns what every model shares: the walk over its attributes that names each parameter and
+submodule (named_parameters, named_modules: the only place those names are made), state_dict, and
+rebuilding a model from its config() (from_config, which nn.load and nn.pruning.prune use).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
-from typing import Any, SupportsFloat
+from typing import Any, SupportsFloat, TypeVar
 
 import numpy as np
 
-from engine import Value, is_tagging_scopes, scope
+from engine import Value, is_tagging_scopes, no_grad, scope
 
-from ._checks import check_int, data_number, described, ordered, show
+from ._checks import check_int, data_number, described, matrix, ordered, show
+from .activations import ACTIVATIONS, check_activation
 from .init import Init, Rng, make_rng, resolve_init
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron", "record"]
-
-# The nonlinearities a neuron may apply to z = w·x + b, by name; "linear" applies none.
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
-}
+__all__ = ["MLP", "Layer", "Module", "Neuron", "record"]
 
 Inputs = Sequence[Value | SupportsFloat] | np.ndarray
+M = TypeVar("M", bound="Module")
 
 
 class Module:
@@ -72,30 +72,46 @@ class Module:
         """The architecture without the parameters, enough to rebuild it (what nn.save writes)."""
         raise NotImplementedError(f"{type(self).__name__} has no config(); save its state_dict() instead")
 
+    @classmethod
+    def from_config(cls: type[M], config: Mapping[str, Any]) -> M:
+        """A new model of the architecture config() described, its parameters drawn with seed 0."""
+        problem = config_problem(config)
+        if problem is not None:
+            raise ValueError(f"{cls.__name__}.from_config: config {problem}")
+        kind, entries = _CONFIGS[config["type"]]
+        if not issubclass(kind, cls):
+            raise ValueError(f"{cls.__name__}.from_config: config describes a {kind.__name__}")
+        build: Any = kind  # each class takes its config's entries as keyword arguments
+        model: M = build(**{key: config[key] for key in entries}, seed=0)
+        return model
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("") and every module inside it, depth first, e.g.
+        ("layers.0.neurons.2", Neuron(...)): the names named_parameters() prefixes."""
+        yield prefix, self
+        for name, item in self._members(f"{prefix}." if prefix else ""):
+            if isinstance(item, Module):
+                yield name, item
+
     def modules(self) -> list[Module]:
         """This module and every module inside it, depth first, in attribute order."""
-        found: list[Module] = [self]
-        for value in self._attributes():
-            items = value if isinstance(value, (list, tuple)) else [value]
-            for item in items:
-                if isinstance(item, Module):
-                    found.extend(item.modules())
-        return found
-
-    def _attributes(self) -> Iterator[Any]:
-        return (value for attr, value in vars(self).items() if not attr.startswith("_"))
+        return [m for _, m in self.named_modules()]
 
     def _walk(self, prefix: str) -> Iterator[tuple[str, Value]]:
+        return ((name, item) for name, item in self._members(prefix) if isinstance(item, Value))
+
+    def _members(self, prefix: str) -> Iterator[tuple[str, Value | Module]]:
+        """Every Value and Module inside, by dotted name, depth first: the one place names are made."""
         for attr, value in vars(self).items():
             if attr.startswith("_"):
                 continue
             items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
             for index, item in items:
                 name = f"{prefix}{attr}" if index is None else f"{prefix}{attr}.{index}"
-                if isinstance(item, Value):
+                if isinstance(item, (Value, Module)):
                     yield name, item
-                elif isinstance(item, Module):
-                    yield from item._walk(name + ".")
+                if isinstance(item, Module):
+                    yield from item._members(name + ".")
 
 
 class Neuron(Module):
@@ -113,9 +129,7 @@ class Neuron(Module):
     ) -> None:
         nin = check_int("Neuron", "nin", nin, 1)
         fan_out = check_int("Neuron", "fan_out", fan_out, 1)
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            choices = ", ".join(map(repr, ACTIVATIONS))
-            raise ValueError(f"Neuron: unknown activation {show(activation)}; choose one of {choices}")
+        activation = check_activation("Neuron", activation)
         rng = make_rng(seed, "Neuron")
         scheme = resolve_init(init, "Neuron")
         # micrograd draws each weight with random.uniform(-1, 1) in this order and starts b at 0:
@@ -123,7 +137,7 @@ class Neuron(Module):
         self.w = [Value(scheme(nin, fan_out, rng), label=f"w{i}") for i in range(nin)]
         self.b = Value(0.0, label="b")
         self.activation = activation if nonlin else "linear"
-        self._act = ACTIVATIONS[self.activation]
+        self._act = ACTIVATIONS[self.activation].function
         self._name = "neuron"  # its scope in drawings; Layer names it "neuron j"
         self._zs: list[Value] = []  # pre-activations kept by record(), one per call
         self._recording = False
@@ -161,7 +175,7 @@ class Neuron(Module):
         return {"type": "Neuron", "nin": len(self.w), "activation": self.activation}
 
     def __repr__(self) -> str:
-        return f"{_DISPLAY[self.activation]}Neuron({len(self.w)})"
+        return f"{ACTIVATIONS[self.activation].display}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -286,6 +300,18 @@ class MLP(Module):
         """x as Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
         return _inputs("MLP", x, self.nin)
 
+    def layer_outputs(self, X: Any) -> list[np.ndarray]:
+        """Each layer's outputs on every row of X, without a graph: one (examples, units) array per layer."""
+        outputs: list[list[list[float]]] = [[] for _ in self.layers]
+        with no_grad():  # only the numbers are wanted
+            for x in matrix("MLP.layer_outputs", X).tolist():
+                # __call__ returns only the last layer, so run the layers one by one to see each.
+                h = self.inputs(x)
+                for i, layer in enumerate(self.layers):
+                    h = layer._run(h)
+                    outputs[i].append([v.data for v in h])
+        return [np.array(out, dtype=float) for out in outputs]
+
     def config(self) -> dict[str, Any]:
         """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
         *hidden, last = (layer.activation for layer in self.layers)
@@ -301,7 +327,51 @@ class MLP(Module):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
 
-_DISPLAY = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+# config()'s "type" -> the class, and the entries besides "type" (its constructor's arguments).
+_CONFIGS: dict[str, tuple[type[Module], tuple[str, ...]]] = {
+    "Neuron": (Neuron, ("nin", "activation")),
+    "Layer": (Layer, ("nin", "nout", "activation")),
+    "MLP": (MLP, ("nin", "nouts", "activation", "output_activation")),
+}
+
+
+def config_class(config: object) -> type[Module] | None:
+    """The class whose config() has config's "type" ("MLP" -> MLP), or None if there is none."""
+    kind = config.get("type") if isinstance(config, Mapping) else None
+    return _CONFIGS[kind][0] if isinstance(kind, str) and kind in _CONFIGS else None
+
+
+def config_problem(config: object) -> str | None:
+    """What keeps config from being one that config() returns ("has no 'nin' entry"), or None.
+
+    Only the entries are checked here; their values are checked by the constructor they go to.
+    """
+    if not isinstance(config, Mapping):
+        return f"must be a dict, got {described(config)}"
+    if config_class(config) is None:
+        choices = ", ".join(map(repr, _CONFIGS))
+        return f"has an unknown type {show(config.get('type'))}; it must be one of {choices}"
+    keys = ("type", *_CONFIGS[config["type"]][1])
+    missing = [key for key in keys if key not in config]
+    if missing:
+        return f"has no {missing[0]!r} entry"
+    extra = [key for key in config if key not in keys]
+    if extra:  # an entry this version does not know would be silently dropped
+        return f"has an unexpected {show(extra[0])} entry"
+    return None
+
+
+def config_parameters(config: Mapping[str, Any]) -> int:
+    """How many parameters from_config(config) makes, the sizes checked as the constructors check
+    them, without building anything (config_problem(config) must be None)."""
+    kind = config["type"]
+    if kind == "MLP":
+        sizes = [check_int("MLP", "nin", config["nin"], 1), *_layer_sizes(config["nouts"])]
+    else:
+        sizes = [check_int(kind, "nin", config["nin"], 1)]
+        sizes.append(check_int(kind, "nout", config["nout"], 1) if kind == "Layer" else 1)
+    # Each neuron of a layer has a weight per input and a bias.
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
 @contextmanager
@@ -352,7 +422,7 @@ def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
 
 
 def _layer_sizes(nouts: object) -> list[int]:
-    """MLP's nouts checked: a non-empty ordered sequence of positive ints (nn.load checks a file's so)."""
+    """MLP's nouts checked: a non-empty ordered sequence of positive ints (config_parameters too)."""
     if (
         isinstance(nouts, (str, bytes, Set, Mapping))
         or not isinstance(nouts, Iterable)

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int, check_real, is_int, non_negative, ordered
-from .diagnostics import _layer_outputs
+from engine import Value
+
+from ._checks import check_instance, check_int, check_real, is_int, non_negative, ordered
 from .losses import binary_cross_entropy
-from .module import MLP
+from .module import MLP, Neuron
 from .optim import Adam
 from .train import History, _rows, fit
 
@@ -48,8 +49,8 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     isolated points, never on a whole data set. The output layer is never listed: its units are
     the model's answers, not something to prune.
     """
-    _check_mlp(model, "dead_neurons")
-    outputs = _layer_outputs(model, _rows(X, "dead_neurons"))
+    check_instance("dead_neurons", model, MLP, "an nn.MLP")
+    outputs = model.layer_outputs(_rows(X, "dead_neurons"))
     return [
         (i, int(j))
         for i, (layer, a) in enumerate(zip(model.layers[:-1], outputs))
@@ -67,28 +68,21 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
     dropped term wᵢ·0.0 is a zero, which added to s gives s exactly (for finite weights; a zero
     sum can at most flip the sign of that zero, which == does not see and relu maps to 0.0).
     """
-    _check_mlp(model, "prune")
+    check_instance("prune", model, MLP, "an nn.MLP")
     drop = _check_prunable(model, neurons)
     kept = [[j for j in range(width) if (i, j) not in drop] for i, width in enumerate(model.sizes[1:])]
-    config = model.config()
-    smaller = MLP(
-        model.nin,
-        [len(k) for k in kept],
-        activation=config["activation"],
-        output_activation=config["output_activation"],
-        seed=0,  # every parameter is overwritten below
-    )
-    state: dict[str, float] = {}
+    smaller = MLP.from_config({**model.config(), "nouts": [len(k) for k in kept]})
     inputs = list(range(model.nin))  # the old indices of this layer's surviving inputs
-    for i, layer in enumerate(model.layers):
-        for new_j, j in enumerate(kept[i]):
-            neuron = layer.neurons[j]
-            prefix = f"layers.{i}.neurons.{new_j}"
-            state[f"{prefix}.b"] = neuron.b.data
-            for new_k, k in enumerate(inputs):
-                state[f"{prefix}.w.{new_k}"] = neuron.w[k].data
-        inputs = kept[i]
-    smaller.load_state_dict(state)
+    value: dict[Value, float] = {}  # each new parameter's value, from the neuron and input it keeps
+    for old, new, keep in zip(model.layers, smaller.layers, kept):
+        for target, j in zip(new.neurons, keep):
+            source = old.neurons[j]
+            value[target.b] = source.b.data
+            for w, k in zip(target.w, inputs):
+                value[w] = source.w[k].data
+        inputs = keep
+    # Through load_state_dict, which refuses a NaN or inf weight (a diverged model) as it always has.
+    smaller.load_state_dict({name: value[p] for name, p in smaller.named_parameters()})
     return smaller
 
 
@@ -97,7 +91,8 @@ def prune(model: MLP, neurons: Iterable[tuple[int, int]]) -> MLP:
 
 def full_mask(model: MLP) -> Mask:
     """Every weight kept (biases are never masked)."""
-    return {name: True for name, _ in model.named_parameters() if ".w." in name}
+    biases = {m.b for _, m in model.named_modules() if isinstance(m, Neuron)}
+    return {name: True for name, p in model.named_parameters() if p not in biases}
 
 
 def magnitude_mask(mask: Mask, weights: Mapping[str, float], keep: Sequence[float]) -> Mask:
@@ -160,22 +155,14 @@ def train_masked(
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _layer_of(name: str) -> int:
-    """The layer index in a parameter name "layers.i.neurons.j.w.k"."""
-    return int(name.split(".")[1])
-
-
 def _by_layer(mask: Mask) -> dict[int, list[str]]:
-    """The mask's weight names grouped by layer, in parameter order."""
-    layers: dict[int, list[str]] = {}
+    """The mask's weight names grouped by layer (0, 1, ...), in parameter order."""
+    layers: dict[str, list[str]] = {}
     for name in mask:
-        layers.setdefault(_layer_of(name), []).append(name)
-    return layers
-
-
-def _check_mlp(model: object, owner: str) -> None:
-    if not isinstance(model, MLP):
-        raise TypeError(f"{owner}: needs an nn.MLP, got {type(model).__name__}")
+        # The layer holding a weight is the model's child its name starts with: named_modules()
+        # calls the MLP's layers "layers.0", "layers.1"..., and named_parameters() extends those names.
+        layers.setdefault(".".join(name.split(".")[:2]), []).append(name)
+    return dict(enumerate(layers.values()))
 
 
 def _check_prunable(model: MLP, neurons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import math
 import os
@@ -14,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._checks import check_int, described, is_int, is_real, show
-from .module import MLP, Layer, Module, Neuron, _layer_sizes
+from ._checks import described, is_int, is_real, show
+from .module import MLP, Layer, Module, Neuron, config_class, config_parameters, config_problem
 
 try:  # POSIX: a save holds a lock on its temporary file, so a later save can tell an abandoned one
     import fcntl
@@ -27,19 +26,6 @@ __all__ = ["FORMAT", "load", "save"]
 FORMAT = "backprop-lab model"
 VERSION = 1
 
-# What a file may hold: each type's config entries, and how to rebuild it (the weights come after).
-_CONFIG = {
-    "Neuron": ("nin", "activation"),
-    "Layer": ("nin", "nout", "activation"),
-    "MLP": ("nin", "nouts", "activation", "output_activation"),
-}
-_BUILDERS: dict[str, Any] = {
-    "Neuron": lambda c: Neuron(c["nin"], activation=c["activation"], seed=0),
-    "Layer": lambda c: Layer(c["nin"], c["nout"], activation=c["activation"], seed=0),
-    "MLP": lambda c: MLP(
-        c["nin"], c["nouts"], activation=c["activation"], output_activation=c["output_activation"], seed=0
-    ),
-}
 _SECTIONS = ("format", "version", "model", "parameters")
 
 
@@ -89,13 +75,7 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
     if not (is_int(version) and version == VERSION):
         raise ValueError(f"{where} has format version {show(version)}; this library reads version {VERSION}")
     config, state = document.get("model"), document.get("parameters")
-    kind = config.get("type") if isinstance(config, dict) else None
-    if (
-        not isinstance(config, dict)
-        or not isinstance(kind, str)
-        or kind not in _CONFIG
-        or not isinstance(state, dict)
-    ):
+    if not isinstance(config, dict) or not isinstance(state, dict) or config_class(config) is None:
         raise ValueError(f"{where} is damaged: its model or parameters section is missing or unknown")
     extra = [key for key in document if key not in _SECTIONS]
     if extra:  # a version-1 file has these four sections and no other
@@ -118,7 +98,7 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
             f"{model.config()} in the model given"
         )
     try:
-        target = model if model is not None else _BUILDERS[config["type"]](config)
+        target = model if model is not None else Module.from_config(config)
         target.load_state_dict(state)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where} is damaged: {err}") from None
@@ -143,21 +123,10 @@ def _parameter(name: str, x: object) -> float:
 
 def _parameter_count(config: dict[str, Any]) -> int:
     """How many parameters the architecture in config has, its sizes checked (no model is built)."""
-    kind = config["type"]
-    keys = ("type", *_CONFIG[kind])
-    missing = [key for key in keys if key not in config]
-    if missing:
-        raise ValueError(f"its model section has no {missing[0]!r} entry")
-    extra = [key for key in config if key not in keys]
-    if extra:  # an entry this version does not know would be silently dropped
-        raise ValueError(f"its model section has an unexpected {show(extra[0])} entry")
-    if kind == "MLP":  # checked as MLP() checks them, without building it
-        sizes = [check_int("MLP", "nin", config["nin"], 1), *_layer_sizes(config["nouts"])]
-    else:
-        sizes = [check_int(kind, "nin", config["nin"], 1)]
-        sizes.append(check_int(kind, "nout", config["nout"], 1) if kind == "Layer" else 1)
-    # Each neuron of a layer has a weight per input and a bias.
-    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    problem = config_problem(config)
+    if problem is not None:
+        raise ValueError(f"its model section {problem}")
+    return config_parameters(config)
 
 
 def _count(n: int) -> str:

@@ -9,27 +9,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
 from engine import Value, no_grad
 
 from ._checks import check_int, check_seed, label_vector, matrix, numeric_array, ordered
+from .optim import Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
 
 Loss = Callable[[list[Any], np.ndarray], Value]
-
-
-class Optimizer(Protocol):
-    """What fit needs of an optimizer (nn.optim's SGD and Adam have it)."""
-
-    lr: float
-
-    def step(self) -> None: ...
-
-    def zero_grad(self) -> None: ...
 
 
 @dataclass

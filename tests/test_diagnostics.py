@@ -15,11 +15,7 @@ from nn.diagnostics import (
     blame,
     flag_gradients,
     gradient_flow,
-    layer_outputs,
-    plot_activations,
-    plot_gradient_flow,
 )
-from nn.experiments import vanishing_gradients
 from nn.module import MLP, record
 
 
@@ -45,18 +41,6 @@ def two_two_one() -> MLP:
         MLP(2, [2, 1], activation="relu"),
         [[([1.0, 2.0], 0.0), ([3.0, -1.0], 0.0)], [([2.0, -1.0], 0.5)]],
     )
-
-
-def test_layer_outputs_are_each_layers_activations_by_hand() -> None:
-    # two_two_one at x = (1, 1): h = (3, 2), out = 4.5; at x = (-1, 0): z = (-1, -3), both ReLUs off,
-    # out = 0.5. No graph is built: the outputs are plain numbers.
-    outputs = layer_outputs(two_two_one(), [[1.0, 1.0], [-1.0, 0.0]])
-    assert [a.tolist() for a in outputs] == [[[3.0, 2.0], [0.0, 0.0]], [[4.5], [0.5]]]
-
-
-def test_layer_outputs_names_itself_on_bad_input() -> None:
-    with pytest.raises(ValueError, match=r"layer_outputs: X must be a non-empty 2-d array"):
-        layer_outputs(two_two_one(), [1.0, 1.0])
 
 
 def test_gradient_flow_matches_the_hand_computed_2_2_1_net() -> None:
@@ -201,28 +185,6 @@ def test_blame_reports_each_neurons_delta_from_the_recording() -> None:
 def test_gradient_flag_wording_for_a_layer_with_no_gradient() -> None:
     flag = GradientFlag(0, "layer 0", "vanishing", "vs output", 0.0)
     assert "zero" in str(flag)
-
-
-def test_plot_helpers_draw_with_agg() -> None:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    flow = vanishing_gradients(depth=3, width=4)  # TODO(lead): plots move to nn.plots
-    ax = plot_gradient_flow(flow)
-    assert ax.get_yscale() == "log"
-    assert len(ax.patches) == 4  # a bar per layer
-    assert "first layer" in ax.get_title()
-    # The bars must show, not only exist: on a log scale a bar starts at 0, which "mask" drops.
-    ax.figure.canvas.draw()
-    pixels = np.asarray(ax.figure.canvas.buffer_rgba())[..., :3].reshape(-1, 3)
-    bar_blue = np.all(np.abs(pixels.astype(int) - (0x44, 0x77, 0xAA)) <= 2, axis=1)
-    assert bar_blue.sum() > 2000, "the mean |grad| bars are not drawn"
-    _, given = plt.subplots()
-    stats = activation_stats(MLP(2, [3, 1], seed=0), [[0.0, 1.0], [1.0, 0.0]])
-    assert plot_activations(stats, ax=given) is given
-    assert len(given.get_legend().get_texts()) == 2
-    plt.close("all")
 
 
 # -- arguments: numpy numbers are numbers, a bool or a str is not ---------------------------------------

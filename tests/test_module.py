@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import statistics
 from typing import Any
 
@@ -421,3 +422,101 @@ def test_a_custom_module_finds_its_parameters() -> None:
     names = [name for name, _ in Affine().named_parameters()]
     assert names == ["scale", "parts.0.w.0", "parts.0.b", "parts.1"]
     assert len(Affine().modules()) == 2
+
+
+# -- naming, rebuilding and layer outputs: what Module owns ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Neuron(3, activation="tanh", seed=1),
+        Neuron(2, nonlin=False, seed=1),
+        Layer(3, 2, activation="sigmoid", seed=1),
+        MLP(2, [3, 1], seed=1),
+        MLP(2, [4, 3, 2], activation=["tanh", "relu"], output_activation="sigmoid", seed=1),
+        MLP(3, [1], seed=1),
+    ],
+    ids=repr,
+)
+def test_from_config_rebuilds_every_config_type(model: Module) -> None:
+    config = json.loads(json.dumps(model.config()))  # as a saved file gives it back
+    rebuilt = Module.from_config(config)
+    assert type(rebuilt) is type(model)
+    assert rebuilt.config() == model.config()
+    assert repr(rebuilt) == repr(model)
+    assert [name for name, _ in rebuilt.named_parameters()] == [name for name, _ in model.named_parameters()]
+    assert type(model).from_config(config).config() == config  # the class itself rebuilds its own kind
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: Module.from_config({"type": "Conv2d"}),
+            "Module.from_config: config has an unknown type 'Conv2d'",
+        ),
+        (lambda: Module.from_config([1, 2]), "Module.from_config: config must be a dict, got list"),
+        (lambda: Module.from_config({"type": "Neuron", "nin": 2}), "config has no 'activation' entry"),
+        (
+            lambda: Module.from_config({"type": "Neuron", "nin": 2, "activation": "relu", "bias": 0}),
+            "config has an unexpected 'bias' entry",
+        ),
+        (
+            lambda: Module.from_config({"type": "Neuron", "nin": 0, "activation": "relu"}),
+            "Neuron: nin must be a positive int, got 0",
+        ),
+        (lambda: MLP.from_config(Neuron(2).config()), "MLP.from_config: config describes a Neuron"),
+    ],
+)
+def test_from_config_refuses_what_config_never_returns(call: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_named_modules_names_every_module_as_named_parameters_prefixes_them() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    named = list(model.named_modules())
+    assert [(name, type(m).__name__) for name, m in named] == [
+        ("", "MLP"),
+        ("layers.0", "Layer"),
+        ("layers.0.neurons.0", "Neuron"),
+        ("layers.0.neurons.1", "Neuron"),
+        ("layers.1", "Layer"),
+        ("layers.1.neurons.0", "Neuron"),
+    ]
+    assert [m for _, m in named] == model.modules()
+    assert named[2][1] is model.layers[0].neurons[0]
+    # A parameter's name is its module's name and its name inside that module, as in PyTorch.
+    params = dict(model.named_parameters())
+    for name, module in named[1:]:
+        for inner, p in module.named_parameters(prefix=f"{name}."):
+            assert params[inner] is p
+    assert [name for name, _ in model.named_modules(prefix="net")][:2] == ["net", "net.layers.0"]
+
+
+def relu_2_2_1() -> MLP:
+    """z = (x0 + 2 x1, 3 x0 − x1) then out = 2 h0 − h1 + 0.5: at (1, 1) h = (3, 2), out = 4.5."""
+    model = MLP(2, [2, 1], seed=0)
+    for p, value in zip(model.parameters(), [1.0, 2.0, 0.0, 3.0, -1.0, 0.0, 2.0, -1.0, 0.5], strict=True):
+        p.data = value
+    return model
+
+
+@pytest.mark.parametrize(
+    ("X", "expected"),
+    [
+        # At (−1, 0): z = (−1, −3), both ReLUs off, out = 0.5.
+        ([[1.0, 1.0], [-1.0, 0.0]], [[[3.0, 2.0], [0.0, 0.0]], [[4.5], [0.5]]]),
+        (np.array([[1.0, 1.0]]), [[[3.0, 2.0]], [[4.5]]]),
+    ],
+)
+def test_layer_outputs_are_each_layers_activations_by_hand(X: Any, expected: list[Any]) -> None:
+    outputs = relu_2_2_1().layer_outputs(X)
+    assert [a.tolist() for a in outputs] == expected  # plain numbers: no graph is built
+    assert outputs[-1][:, 0].tolist() == [relu_2_2_1()(x).data for x in np.asarray(X).tolist()]
+
+
+def test_layer_outputs_names_itself_on_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"MLP.layer_outputs: X must be a non-empty 2-d array"):
+        relu_2_2_1().layer_outputs([1.0, 1.0])

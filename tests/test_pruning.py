@@ -136,6 +136,15 @@ def test_prune_and_dead_neurons_want_an_mlp() -> None:
         dead_neurons(Value(1.0), X)  # type: ignore[arg-type]
 
 
+def test_prune_refuses_a_diverged_model_naming_the_weight() -> None:
+    model = hand_built()
+    model.layers[0].neurons[1].w[0].data = float("nan")
+    with pytest.raises(
+        ValueError, match=r"entry 'layers\.0\.neurons\.0\.w\.0' must be a finite number, got nan"
+    ):
+        prune(model, [(0, 0)])  # neuron 1 becomes neuron 0 of the smaller model
+
+
 # -- lottery ticket ------------------------------------------------------------------------------
 
 

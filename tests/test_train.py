@@ -17,7 +17,6 @@ from engine import Value, is_grad_enabled
 from nn import SGD, Adam, History, accuracy, fit, make_moons, make_spiral, predict, standardize
 from nn.losses import cross_entropy, hinge_loss, l2_penalty, mse_loss
 from nn.module import MLP
-from nn.train import _ProgressBar
 
 
 def micrograd_demo(model: MLP, X: np.ndarray, y: np.ndarray, steps: int = 100) -> History:
@@ -93,7 +92,7 @@ def test_minibatches_are_deterministic_under_a_seed() -> None:
 def test_callback_sees_each_step_and_gc_is_restored() -> None:
     X, labels = make_moons(10, seed=0)
     model = MLP(2, [3, 1], seed=0)
-    seen: list[tuple[int, int, bool]] = []
+    seen: list[tuple[int, int]] = []
     fit(
         model,
         X,
@@ -102,9 +101,10 @@ def test_callback_sees_each_step_and_gc_is_restored() -> None:
         SGD(model.parameters(), lr=0.01),
         steps=3,
         progress=False,
-        callback=lambda step, history: seen.append((step, len(history), gc.isenabled())),
+        callback=lambda step, history: seen.append((step, len(history))),
     )
-    assert seen == [(0, 1, True), (1, 2, True), (2, 3, True)]  # collector paused only inside a step
+    assert seen == [(0, 1), (1, 2), (2, 3)]
+    assert gc.isenabled()  # fit pauses the cyclic collector inside a step only
     gc.disable()
     try:
         fit(model, X, labels, mse_loss, SGD(model.parameters(), lr=0.01), steps=1, progress=False)
@@ -376,50 +376,65 @@ class FakeStream(io.StringIO):
         return self.tty
 
 
-def test_plain_progress_bar_in_a_log_prints_a_line_per_tenth() -> None:
-    stream = FakeStream(tty=False)
-    bar = _ProgressBar(100, stream)
-    if bar.tqdm is not None:
-        pytest.skip("tqdm is installed: it draws the bar")
-    for step in range(1, 101):
-        bar.update(step, 1.0 / step, 0.5)
-    bar.close()
-    lines = stream.getvalue().splitlines()
+def shown_by_fit(
+    losses: list[float], accuracies: list[float], monkeypatch: pytest.MonkeyPatch, *, tty: bool
+) -> str:
+    """What fit(..., progress=True) writes to stderr for steps with these losses and accuracies."""
+    stream = FakeStream(tty=tty)
+    monkeypatch.setattr(sys, "stderr", stream)
+    calls = [0]  # the step: how many losses have been computed
+    p = Value(0.0)
+
+    def model(row: list[float]) -> Value:  # right on row 0 always, on row 1 when the step's accuracy is 1
+        return Value(1.0 if row[0] > 0 or accuracies[calls[0]] == 1.0 else -1.0)
+
+    def loss(preds: list[Value], labels: np.ndarray) -> Value:
+        calls[0] += 1
+        return p * 0.0 + losses[calls[0] - 1]
+
+    fit(model, [[1.0], [-1.0]], [1, 1], loss, SGD([p], lr=0.1), steps=len(losses), progress=True)
+    return stream.getvalue()
+
+
+@pytest.fixture
+def plain_bar(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The plain bar fit draws where tqdm is not installed (hidden here if it is)."""
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    return monkeypatch
+
+
+def test_plain_progress_bar_in_a_log_prints_a_line_per_tenth(plain_bar: pytest.MonkeyPatch) -> None:
+    text = shown_by_fit([1.0 / step for step in range(1, 101)], [0.5] * 100, plain_bar, tty=False)
+    lines = text.splitlines()
     assert len(lines) == 11  # the first step, then each tenth
     assert lines[-1] == "step 100/100 [####################] loss 0.01 accuracy 50%"
 
 
-def test_plain_progress_bar_on_a_terminal_redraws_one_line() -> None:
-    stream = FakeStream(tty=True)
-    bar = _ProgressBar(3, stream)
-    if bar.tqdm is not None:
-        pytest.skip("tqdm is installed: it draws the bar")
-    for step in (1, 2, 3):
-        bar.update(step, 0.5, 1.0)
-    bar.close()
-    text = stream.getvalue()
+def test_plain_progress_bar_on_a_terminal_redraws_one_line(plain_bar: pytest.MonkeyPatch) -> None:
+    text = shown_by_fit([0.5] * 3, [1.0] * 3, plain_bar, tty=True)
     assert text.startswith("\rstep 1/3") and text.endswith(
         "\rstep 3/3 [####################] loss 0.5 accuracy 100%\n"
     )
 
 
-@pytest.mark.parametrize(
-    ("loss", "text"), [(1e120, "1e+120"), (-3.5e-9, "-3.5e-09"), (math.inf, "inf"), (0.123456, "0.1235")]
-)
-def test_the_progress_bar_shows_a_diverging_loss_in_scientific_notation(loss: float, text: str) -> None:
-    stream = FakeStream(tty=False)
-    bar = _ProgressBar(1, stream)
-    if bar.tqdm is not None:
-        pytest.skip("tqdm is installed: it draws the bar")
-    bar.update(1, loss, 0.5)
-    assert stream.getvalue() == f"step 1/1 [####################] loss {text} accuracy 50%\n"
+@pytest.mark.parametrize(("loss", "text"), [(1e120, "1e+120"), (-3.5e-9, "-3.5e-09"), (0.123456, "0.1235")])
+def test_the_progress_bar_shows_a_diverging_loss_in_scientific_notation(
+    loss: float, text: str, plain_bar: pytest.MonkeyPatch
+) -> None:
+    assert shown_by_fit([loss], [0.5], plain_bar, tty=False) == (
+        f"step 1/1 [####################] loss {text} accuracy 50%\n"
+    )
+
+
+@pytest.mark.parametrize(("loss", "text"), [(1e120, "1e+120"), (math.inf, "inf"), (0.123456, "0.1235")])
+def test_history_shows_a_loss_as_the_bar_does(loss: float, text: str) -> None:
     assert f"loss {text} -> {text}" in repr(History(loss=[loss], accuracy=[0.5], lr=[0.1]))
 
 
 def test_the_tqdm_postfix_shows_the_loss_as_the_bar_does(monkeypatch: pytest.MonkeyPatch) -> None:
     postfixes: list[dict[str, Any]] = []
 
-    class FakeTqdm:  # tqdm.auto.tqdm as _ProgressBar uses it
+    class FakeTqdm:  # tqdm.auto.tqdm, as far as fit uses it
         def __init__(self, **kwargs: Any) -> None:
             self.n = 0
 
@@ -436,22 +451,13 @@ def test_the_tqdm_postfix_shows_the_loss_as_the_bar_does(monkeypatch: pytest.Mon
     module.tqdm = FakeTqdm  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
     monkeypatch.setitem(sys.modules, "tqdm.auto", module)
-    bar = _ProgressBar(2, FakeStream(tty=False))
-    bar.update(1, 1e120, 0.5)
-    bar.update(2, 0.25, 1.0)
-    bar.close()
+    shown_by_fit([1e120, 0.25], [0.5, 1.0], monkeypatch, tty=False)
     assert [p["loss"] for p in postfixes] == ["1e+120", "0.25"]
     assert [p["acc"] for p in postfixes] == ["50%", "100%"]
 
 
-def test_a_redrawn_line_blanks_out_the_end_of_a_longer_one() -> None:
-    stream = FakeStream(tty=True)
-    bar = _ProgressBar(2, stream)
-    if bar.tqdm is not None:
-        pytest.skip("tqdm is installed: it draws the bar")
-    bar.update(1, 123.456789, 1.0)
-    bar.update(2, 0.5, 0.5)
-    bar.close()
-    first, second = stream.getvalue().rstrip("\n").split("\r")[1:]
+def test_a_redrawn_line_blanks_out_the_end_of_a_longer_one(plain_bar: pytest.MonkeyPatch) -> None:
+    text = shown_by_fit([123.456789, 0.5], [1.0, 0.5], plain_bar, tty=True)
+    first, second = text.rstrip("\n").split("\r")[1:]
     assert first == "step 1/2 [##########..........] loss 123.5 accuracy 100%"
     assert second == "step 2/2 [####################] loss 0.5 accuracy 50%".ljust(len(first))

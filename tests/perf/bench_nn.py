@@ -27,10 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from nn.data import make_moons
+from nn import SGD, History, fit, make_moons
 from nn.experiments import recipes
-from nn.optim import SGD
-from nn.train import History, fit
 
 try:
     from micrograd import nn as micro_nn
