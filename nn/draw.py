@@ -18,6 +18,7 @@ from engine.draw.text import dot_attrs, html_text, number
 from engine.draw.view import Options
 
 from ._checks import described
+from .activations import ACTIVATIONS
 from .module import MLP, Neuron
 
 __all__ = ["draw_mlp", "mlp_to_dot"]
@@ -107,8 +108,8 @@ def _neuron(
     precision: int,
 ) -> str:
     """A neuron's circle: activation, bias (or its gradient), δ; filled by its share of |δ|."""
-    # TODO(lead): ACTIVATIONS[neuron.activation].display ("ReLU"), once nn/activations.py lands.
-    rows = [f'<font point-size="11"><b>{html_text(neuron.activation)}</b></font>']
+    shown = ACTIVATIONS[neuron.activation].display  # "ReLU", as the model's repr says it
+    rows = [f'<font point-size="11"><b>{html_text(shown)}</b></font>']
     rows.append(f"{'b' if show == 'weight' else '∂C/∂b'} {number(b, precision)}")
     fill = "#FFFFFF"
     if delta:

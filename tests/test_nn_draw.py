@@ -11,6 +11,7 @@ import pytest
 from engine import Value, tag_scopes
 from engine.draw import NEGATIVE, PENDING, POSITIVE, GraphTooLargeError, to_dot
 from nn import MLP, record
+from nn.activations import ACTIVATIONS
 from nn.draw import draw_mlp, mlp_to_dot
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
@@ -53,6 +54,15 @@ def test_edges_widths_colours_and_deltas() -> None:
         model([1.0, 2.0])
         model([0.0, 1.0])
     assert "mean δ" in mlp_to_dot(model) and "n = 2" in mlp_to_dot(model)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_each_neuron_shows_its_activation_by_its_display_name(activation: str) -> None:
+    model = MLP(2, [3, 1], activation=activation, seed=0)
+    dot = mlp_to_dot(model)
+    shown = ACTIVATIONS[activation].display
+    assert dot.count(f"<b>{shown}</b>") == 3 and dot.count("<b>Linear</b>") == 1
+    assert shown in repr(model)  # the same name the model's repr uses
 
 
 def test_without_recordings_no_delta_is_shown() -> None:

@@ -55,3 +55,37 @@ def test_readme_example_pastes_into_the_python_repl(block: str) -> None:
     for before, line in itertools.pairwise(lines):
         if line and not line[0].isspace() and before[:1].isspace():
             assert line.startswith(("except", "else", "elif", "finally")), f"a blank line before {line!r}"
+
+
+def layout_paths(text: str) -> set[str]:
+    """The files the "Project layout" block names: full paths, or names under the folder above them."""
+    block = re.search(r"## Project layout\n.*?```\n(.*?)```", text, flags=re.DOTALL)
+    assert block, "README has no Project layout block"
+    named: set[str] = set()
+    folder = ""
+    for line in block.group(1).splitlines():
+        words = re.findall(r"(?<![\w.])[\w/]+(?:\.py|/)(?![\w/])", line)
+        if not line.startswith(" "):
+            folder = words[0] if words and words[0].endswith("/") else ""
+        for word in words:
+            if word.endswith(".py"):
+                named.add(word if "/" in word else folder + word)
+    return named
+
+
+def test_project_layout_names_every_module_and_only_those() -> None:
+    root = README.parent
+    modules = {
+        path.relative_to(root).as_posix()
+        for package in ("engine", "nn")
+        for path in (root / package).rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    named = layout_paths(TEXT)
+    assert sorted(modules - named) == [], "modules the layout leaves out"
+    assert sorted(named - modules) == [], "files the layout names that do not exist"
+
+
+def test_the_layout_check_can_fail() -> None:
+    text = "## Project layout\n\n```\nengine/value.py   x\nengine/draw/  y\n    dot.py gone.py  z\n```\n"
+    assert layout_paths(text) == {"engine/value.py", "engine/draw/dot.py", "engine/draw/gone.py"}
