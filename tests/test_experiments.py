@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
+import statistics
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from nn.experiments import (
     input_scaling,
     lottery_ticket,
     recipes,
+    seed_means,
     vanishing_gradients,
 )
 from nn.losses import hinge_loss, l2_penalty
@@ -191,6 +194,33 @@ def test_lottery_ticket_is_deterministic(lottery: LotteryResult) -> None:
     first = lottery.rounds[:2]
     assert [r.ticket for r in again.rounds] == [r.ticket for r in first]
     assert [r.control for r in again.rounds] == [r.control for r in first]
+
+
+def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) -> None:
+    shifted = dataclasses.replace(
+        lottery,
+        rounds=[
+            dataclasses.replace(
+                r,
+                ticket=dataclasses.replace(
+                    r.ticket, train_accuracy=r.ticket.train_accuracy - 0.1, steps_to_target=4
+                ),
+                control=dataclasses.replace(r.control, steps_to_target=None),
+            )
+            for r in lottery.rounds
+        ],
+    )
+    lines = seed_means([lottery, shifted]).splitlines()
+    assert lines[0].startswith("mean over 2 seeds")
+    rows = [line.split() for line in lines[2:]]
+    assert len(rows) == len(lottery.rounds)
+    for row, r in zip(rows, lottery.rounds):
+        reached = 1 + (r.ticket.steps_to_target is not None)
+        steps = [4] + ([r.ticket.steps_to_target] if r.ticket.steps_to_target is not None else [])
+        assert row[:3] == [str(r.round), f"{r.remaining:.1%}", f"{r.ticket.train_accuracy - 0.05:.1%}"]
+        assert row[4:6] == [f"{reached}/2", f"{statistics.mean(steps):.0f}"]
+        control_reached = int(r.control.steps_to_target is not None)
+        assert row[8] == f"{control_reached}/2"
 
 
 # -- freezing ---------------------------------------------------------------------------------------
