@@ -194,7 +194,7 @@ def _add_lanes(inputs: Sequence[Node], added: Sequence[Any]) -> None:
     for child, amount in zip(inputs, added):
         if child.requires_grad:
             if type(child.grad) is float:
-                child.grad += float(np.sum(amount))
+                child.grad += float(amount.sum())  # the method: a third the cost of np.sum's wrapper
             else:
                 child.grad += amount  # in place: child.grad is child's own array, made by the pass
 
