@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from engine import Value
 from engine.draw import NEGATIVE, PENDING, POSITIVE, ROLE_FILL, GraphTooLargeError
 from engine.draw.dot import digraph, legend
@@ -142,8 +144,9 @@ def _layers(caller: str, model: object) -> list[list[Neuron]]:
 
 def _delta(neuron: Neuron) -> tuple[float, int] | None:
     """(δ = ∂C/∂z, 1) for one recorded example, (mean δ, n) for n, None when nothing was recorded."""
-    zs = neuron.zs
-    return (sum(z.grad for z in zs) / len(zs), len(zs)) if zs else None
+    # A call on a batch records z as lanes, one δ per example: each counts as one example.
+    deltas = [float(d) for z in neuron.zs for d in np.atleast_1d(z.grad)]
+    return (sum(deltas) / len(deltas), len(deltas)) if deltas else None
 
 
 def draw_mlp(model: MLP, format: str = "svg", **options: Any) -> Diagram:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from ..graph import Node, require_node
+from .lanes import caption as lanes_caption
+from .lanes import check_example, lane_count, view
 from .looks import _EDGE_COLOR, _EDGE_FONT, INK, LOOKS, _Look
 from .text import Attrs, dot_attrs, dot_text, html_text, number, record_text
 from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare
@@ -30,6 +32,7 @@ def to_dot(
     legend: bool = True,
     max_nodes: int = 300,
     caption: Sequence[str] = (),
+    example: int | None = None,
 ) -> str:
     """The graph behind root as DOT text: a record per value, a small node per op, edges in order.
 
@@ -38,6 +41,8 @@ def to_dot(
     edge_labels=True labels each edge into an op with ∂out/∂input at the current values. Values
     made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
     collapse="neuron" draws each innermost scope as one box. caption: lines of text above the legend.
+    A lane graph (values holding one number per example) shows each lane value at `example`, or
+    with example=None its mean over the lanes, drawn with rounded corners.
     """
     require_node("to_dot", root)
     if not isinstance(caption, (list, tuple)) or not all(isinstance(line, str) for line in caption):
@@ -47,6 +52,12 @@ def to_dot(
         raise ValueError(f"to_dot: color_by must be one of {', '.join(map(repr, LOOKS))}, got {color_by!r}")
     known = None if params is None else set(params)
     _check_size(root, known, options)
+    lanes = lane_count(root)
+    check_example("to_dot", example, lanes)
+    if lanes is not None:  # drawn through a view that shows each lane value at one example (or its mean)
+        root, seen = view(root, example)
+        known = None if known is None else {seen[p] for p in known if p in seen}
+        caption = [*caption, lanes_caption(lanes, example)]
     g = _prepare(_analyse(root, known), options)
     return _dot(g, LOOKS[color_by](g, precision, edge_labels), options, caption)
 
@@ -82,7 +93,8 @@ def _statements(g: _Graph, look: _Look, opt: Options) -> tuple[_Members, list[_S
         nid = g.ids[node]
         statements = members.setdefault(g.place[node], [])
         label, text = _record(node, look, opt)
-        statements.append(_Stmt(nid, {"label": label, **look.fill(node)}, text))
+        rounded = {"shape": "Mrecord"} if getattr(node, "lanes", None) else {}  # a lane value
+        statements.append(_Stmt(nid, {"label": label, **look.fill(node), **rounded}, text))
         if node._prev:
             statements.append(_Stmt(f"{nid}_op", {"label": dot_text(node._op), **_OP, **look.op(node)}))
             for i, child in enumerate(node._prev):  # `a + a`: two edges, one per use

@@ -10,6 +10,8 @@ from typing import Any
 from ..graph import BackwardStep, Node, backward_steps, require_node
 from ..value import RULES, rule_of
 from .dot import _dot
+from .lanes import caption as lanes_caption
+from .lanes import check_example, lane_count, picker, seen_steps, view
 from .looks import CURRENT, FINAL, INK, PENDING, SOFT_INK, _Look
 from .text import Attrs, number, value_name, value_subject
 from .view import Options, _analyse, _check_size, _Graph, _prepare
@@ -83,9 +85,17 @@ def _caption(step: BackwardStep[Node], k: int, n: int, grads: dict[Node, float],
             _local_rule(node, i, precision),
         )
         formula = f"{rule} = {local}" if rule and rule != local else local
+        now = f"(now {number(grads[child], precision)})"
+        lanes = getattr(node, "lanes", None)
+        if lanes and not getattr(child, "lanes", None):  # a parameter of a lane op: every example adds
+            lines.append(
+                f"{node._op}: ∂{out}/∂{name} = {formula} ; this example adds {local} × {g}, and"
+                f" {name}.grad += the sum over all {lanes} examples = {number(added, precision)} {now}"
+            )
+            continue
         lines.append(
             f"{node._op}: ∂{out}/∂{name} = {formula} ; {name}.grad += {local} × {g}"
-            f" = {number(added, precision)} (now {number(grads[child], precision)})"
+            f" = {number(added, precision)} {now}"
         )
     return lines
 
@@ -121,6 +131,7 @@ _FRAME_OPTIONS = (
     "legend",
     "max_nodes",
     "color_by",
+    "example",
 )
 
 
@@ -140,10 +151,21 @@ def _frames(
     params = options.pop("params", None)
     known = None if params is None else set(params)
     edge_labels = bool(options.pop("edge_labels", False))
+    example = options.pop("example", None)
     opt = Options(**options, caller=caller)
     _check_size(root, known, opt)
+    lanes = lane_count(root)
+    check_example(caller, example, lanes)
+    steps: Iterable[BackwardStep[Node]] = backward_steps(root, grad)  # checks root and grad first
+    notes: list[str] = []
+    if lanes is not None:  # a lane graph's backward, followed at one example (the first by default)
+        example = 0 if example is None else example
+        pick = picker(example)
+        root, seen = view(root, example)
+        known = None if known is None else {seen[p] for p in known if p in seen}
+        steps, grad = seen_steps(steps, seen, pick), pick(grad)
+        notes = [lanes_caption(lanes, example)]
     g = _prepare(_analyse(root, known), opt)
-    steps = backward_steps(root, grad)  # checks root and grad before anything is drawn
     # Leaves add this pass's gradient to what they held, as in PyTorch; every frame shows that sum.
     # (Tracked here, from what each step adds, in backward's order: the last frame equals .grad.)
     held = {node: node.grad for node in g.order if not node._prev and node.grad}
@@ -157,7 +179,7 @@ def _frames(
     n = sum(1 for node in g.order if node._backward is not None)
     users_left = {node: len(set(g.users[node])) for node in g.order}
     final = {root}
-    frames = [_Frame(look(None, final), _seed_caption(g, held, float(grad), opt.precision))]
+    frames = [_Frame(look(None, final), [*_seed_caption(g, held, float(grad), opt.precision), *notes])]
     for k, step in enumerate(steps, start=1):
         for child, _, added in step.edges:
             this_pass[child] += added
@@ -166,12 +188,12 @@ def _frames(
             if users_left[child] == 0:  # its last user has run: nothing more can flow into it
                 final.add(child)
         now = look(step, final)
-        frames.append(_Frame(now, _caption(step, k, n, now.grads, opt.precision)))
+        frames.append(_Frame(now, [*_caption(step, k, n, now.grads, opt.precision), *notes]))
     steps_run = f"{n} step{'' if n == 1 else 's'}"
     done = [f"done: every op has run its local backward ({steps_run}); every gradient is final"]
     if held:
         done.append("the leaves hold the gradient of this pass added to what they held before")
-    frames.append(_Frame(look(None, g.order), done))
+    frames.append(_Frame(look(None, g.order), [*done, *notes]))
     return g, opt, frames
 
 

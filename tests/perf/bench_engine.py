@@ -13,6 +13,9 @@ Measures, with the interpreter's defaults (the garbage collector stays on):
 3. Backward time per node for 100,000- and 1,000,000-op chains, and the depth at which micrograd's
    recursive topological sort fails.
 4. Reference cycles: objects only the cyclic garbage collector can free once a loss is dropped.
+5. Lanes: micrograd's demo step with the graph of one example built once over all 100 points (a
+   lane per point), forward + backward + update, against micrograd's loop (1.) and PyTorch batched
+   float64 in the same process; its gradients are checked equal to the scalar engine's (to 1e-12).
 """
 
 from __future__ import annotations
@@ -122,6 +125,85 @@ def bench_demo_step(steps: int, warmup: int) -> dict[str, Any]:
         "max_loss_diff": max(abs(a - b) for a, b in zip(mg_losses, our_losses, strict=True)),
         "final_loss": our_losses[-1],
     }
+
+
+def lane_loss(net: DemoNet, X: list[list[float]], y: list[int]) -> Any:
+    """DemoNet.loss over lanes: one graph, each input a lane value of every example's coordinate."""
+    columns = np.array(X).T
+    score = net([Value(column) for column in columns])
+    losses = (1 + -np.array(y, dtype=float) * score).relu()
+    return losses.sum() * (1.0 / len(y)) + 1e-4 * sum(p * p for p in net.params)
+
+
+def torch_step(torch: Any, weights: list[list[tuple[list[float], float]]]) -> Callable[..., float]:
+    """micrograd's demo step in PyTorch, batched, float64: the reference for speed."""
+    params = []
+    for layer in weights:
+        params.append(torch.tensor([w for w, _ in layer], dtype=torch.float64, requires_grad=True))
+        params.append(torch.tensor([b for _, b in layer], dtype=torch.float64, requires_grad=True))
+
+    def step(X: Any, y: Any, k: int) -> float:
+        h = X
+        for i in range(0, len(params), 2):
+            h = h @ params[i].T + params[i + 1]
+            if i < len(params) - 2:
+                h = h.relu()
+        loss = (1 - y * h[:, 0]).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p.sub_((1.0 - 0.9 * k / 100) * p.grad)
+        return float(loss.item())
+
+    return step
+
+
+def bench_lanes(steps: int, warmup: int) -> dict[str, Any]:
+    """Seconds per demo step with lanes (and PyTorch batched, if installed); the gradients' max difference."""
+    X, y = make_moons(100, noise=0.1, seed=0)
+    weights = initial_weights([2, 16, 16, 1], seed=1)
+    scalar, lanes = DemoNet(Value, weights), DemoNet(Value, weights)
+    scalar.loss(X, y).backward()
+    lane_loss(lanes, X, y).backward()
+    worst = max(
+        abs(a.grad - b.grad) / max(abs(a.grad), 1e-300)
+        for a, b in zip(scalar.params, lanes.params, strict=True)
+    )
+
+    def lane_step(k: int) -> float:
+        total = lane_loss(lanes, X, y)
+        for p in lanes.params:
+            p.grad = 0.0
+        total.backward()
+        for p in lanes.params:
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+        return float(total.data)
+
+    def timed(step: Callable[[int], float]) -> float:
+        gc.collect()
+        for k in range(warmup):
+            step(k)
+        times = []
+        for k in range(warmup, warmup + steps):
+            t = time.perf_counter()
+            step(k)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    result = {"max_rel_grad_diff": worst, "lanes_s": timed(lane_step), "torch_s": None}
+    try:
+        import torch  # noqa: PLC0415  # optional: the comparison is skipped without it
+    except ImportError:
+        return result
+    tstep, tX, ty = (
+        torch_step(torch, weights),
+        torch.tensor(X, dtype=torch.float64),
+        torch.tensor(y, dtype=torch.float64),
+    )
+    result["torch_s"] = timed(lambda k: tstep(tX, ty, k))
+    return result
 
 
 def balanced_graph(value: ValueClass, pairs: int) -> Any:
@@ -242,6 +324,18 @@ def main() -> None:
     print("\n4. objects left for the cyclic collector after one demo step")
     for name, cls in (("micrograd", MicroValue), ("backprop-lab", Value)):
         print(f"   {name:<13} {cyclic_garbage(cls)}")
+
+    lanes = bench_lanes(steps * 5, warmup)
+    print(f"\n5. lanes: the demo step as one graph over 100 lanes (median of {steps * 5} steps, gc on)")
+    print(f"   micrograd (1.)          {demo['micrograd_s'] * 1e3:8.2f} ms")
+    print(f"   backprop-lab, scalar    {demo['ours_s'] * 1e3:8.2f} ms")
+    speedup = demo["micrograd_s"] / lanes["lanes_s"]
+    print(f"   backprop-lab, lanes     {lanes['lanes_s'] * 1e3:8.2f} ms   -> {speedup:.0f}x micrograd")
+    if lanes["torch_s"] is not None:
+        ratio = lanes["lanes_s"] / lanes["torch_s"]
+        print(f"   PyTorch batched float64 {lanes['torch_s'] * 1e3:8.2f} ms   (lanes: {ratio:.1f}x its time)")
+    print(f"   gradients vs the scalar engine: max relative difference {lanes['max_rel_grad_diff']:.1e}")
+    assert lanes["max_rel_grad_diff"] <= 1e-12, "lanes disagree with the scalar engine"
 
 
 if __name__ == "__main__":
