@@ -3,6 +3,10 @@
 Everything here sees only the node interface (`Node`) and knows nothing of the arithmetic: each
 node carries its inputs and its op's backward rule; the chain rule (visit every op once, after all
 of its users, and add what its rule gives into its inputs) lives here.
+
+A node's data and grad are floats, or for a lane node (one entry per example) 1-d arrays of the
+same length. The one thing lanes add here: a scalar input of a lane op (a parameter used by every
+example) gets the sum over the lanes of what the op's rule gives it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
 
 from .modes import check_backward, describe, mode
 
@@ -37,6 +43,7 @@ class Node(Protocol):
     A leaf has neither.
     """
 
+    # Typed as the scalar path's floats: a lane node holds 1-d float64 arrays of one length in both.
     grad: float
     requires_grad: bool
 
@@ -137,10 +144,10 @@ def backward_work(root: Node) -> BackwardWork:
     return BackwardWork(ops, edges, len(order))
 
 
-def backward(root: Node, grad: float = 1.0) -> None:
+def backward(root: Node, grad: Any = None) -> None:
     """Set node.grad = ∂root/∂node for every node: the chain rule, in reverse topological order."""
     # backward_steps() below is this loop one op at a time, for diagrams: change them together.
-    _check_seed("backward", root, grad)
+    seed = _seed("backward", root, grad)
     order = topo_order(root)
     earlier: list[tuple[Node, float]] = []
     zeroed = False
@@ -152,13 +159,19 @@ def backward(root: Node, grad: float = 1.0) -> None:
     try:
         _start_pass(order, earlier)
         zeroed = True
-        root.grad = float(grad)
+        root.grad = seed
         for node in reversed(order):
             rule = node._backward
             if rule is None:  # a leaf
                 continue
             inputs = node._prev
-            added = rule(node, node.grad)  # ∂node/∂input · ∂root/∂node, for each input
+            g = node.grad
+            added = rule(node, g)  # ∂node/∂input · ∂root/∂node, for each input
+            if type(g) is not float:  # a lane node: its inputs may be scalars, which sum the lanes
+                _add_lanes(inputs, added)
+                if check:
+                    check_backward(node)
+                continue
             # Once per edge, so `a + a` adds twice. Unrolled for the one or two inputs every op
             # has: twice as fast as a zip() loop here.
             first = inputs[0]
@@ -176,24 +189,35 @@ def backward(root: Node, grad: float = 1.0) -> None:
         raise
 
 
+def _add_lanes(inputs: Sequence[Node], added: Sequence[Any]) -> None:
+    """Add a lane op's per-lane gradients into its inputs: a scalar input gets their sum over lanes."""
+    for child, amount in zip(inputs, added):
+        if child.requires_grad:
+            if type(child.grad) is float:
+                child.grad += float(np.sum(amount))
+            else:
+                child.grad += amount  # in place: child.grad is child's own array, made by the pass
+
+
 @dataclass(frozen=True)
 class BackwardStep(Generic[N]):
     """One op's local backward: its gradient ∂root/∂node, and (input, ∂node/∂input, amount added)."""
 
     node: N
-    upstream: float
+    upstream: Any  # a float, or for a lane node an array of one gradient per lane
     # One entry per edge that carries gradient, in input order (`a + a`: two entries for a);
-    # inputs with requires_grad=False get nothing, as in backward().
-    edges: tuple[tuple[N, float, float], ...]
+    # inputs with requires_grad=False get nothing, as in backward(). For a lane node the
+    # derivatives and amounts are per lane (arrays): a scalar input gets the amounts' sum.
+    edges: tuple[tuple[N, Any, Any], ...]
 
 
-def backward_steps(root: N, grad: float = 1.0) -> Iterator[BackwardStep[N]]:
+def backward_steps(root: N, grad: Any = None) -> Iterator[BackwardStep[N]]:
     """backward(root, grad) one op at a time: each step is yielded after it has added its gradients."""
-    _check_seed("backward_steps", root, grad)  # now, not at the first next()
-    return _steps(root, grad)
+    seed = _seed("backward_steps", root, grad)  # now, not at the first next()
+    return _steps(root, seed)
 
 
-def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
+def _steps(root: Any, grad: Any) -> Iterator[BackwardStep[Any]]:
     # backward()'s loop, the same arithmetic in the same order, so the grads end up identical.
     order = topo_order(root)
     earlier: list[tuple[Node, float]] = []
@@ -202,16 +226,21 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
     try:
         _start_pass(order, earlier)
         zeroed = True
-        root.grad = float(grad)
+        root.grad = grad
         ops = [node for node in reversed(order) if node._backward is not None]
         for node in ops:
             g = node.grad
-            local = node._backward(node)  # g = 1: ∂node/∂input, for the diagram
+            lanes = type(g) is not float
+            # g = 1 (in every lane): ∂node/∂input, for the diagram
+            local = node._backward(node, np.ones(len(_lanes(node)))) if lanes else node._backward(node)
             amounts = node._backward(node, g)  # what backward() adds
             edges = []
             for child, d, added in zip(node._prev, local, amounts):
                 if child.requires_grad:
-                    child.grad += added
+                    if lanes:
+                        _add_lanes((child,), (added,))
+                    else:
+                        child.grad += added
                     edges.append((child, d, added))
             if check:
                 check_backward(node)
@@ -227,15 +256,34 @@ def _steps(root: Any, grad: float) -> Iterator[BackwardStep[Any]]:
         raise
 
 
-def _check_seed(caller: str, root: Node, grad: float) -> None:
+def _seed(caller: str, root: Node, grad: Any) -> Any:
+    """root's gradient to start from: grad (1.0 if None) as a float, or for a lane root, one per lane."""
     require_node(caller, root)
     if not root.requires_grad:
         raise RuntimeError(
             f"{caller}: {describe(root)} does not require grad (it was computed under no_grad() "
             "or only from values with requires_grad=False), so there is nothing to differentiate"
         )
-    if not (isinstance(grad, numbers.Real) and math.isfinite(grad)):
-        raise ValueError(f"{caller}: the seed gradient must be a finite real number, got {grad!r}")
+    if type(root.data) is float:
+        if grad is None:
+            return 1.0
+        if not (isinstance(grad, numbers.Real) and math.isfinite(grad)):
+            raise ValueError(f"{caller}: the seed gradient must be a finite real number, got {grad!r}")
+        return float(grad)
+    n = len(_lanes(root))
+    if grad is None:  # PyTorch's rule: "grad can be implicitly created only for scalar outputs"
+        raise RuntimeError(
+            f"{caller}: the root is a lane value ({describe(root)}), and a gradient can be implicitly "
+            "created only for a scalar output: reduce it first with .sum() or .mean(), or pass grad= "
+            f"an array of {n} numbers (one per lane)"
+        )
+    seed = np.array(grad, dtype=np.float64) if isinstance(grad, np.ndarray) else None
+    if seed is None or seed.shape != (n,) or not np.isfinite(seed).all():
+        raise ValueError(
+            f"{caller}: the seed gradient of a lane value of {n} lanes must be a numpy array of {n} "
+            f"finite numbers, got {grad!r:.80}"
+        )
+    return seed
 
 
 def _start_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None:
@@ -245,7 +293,11 @@ def _start_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> Non
     # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
     # A leaf is recorded before it is zeroed, so an interruption anywhere can be undone.
     for node in order:
-        if node._prev:
+        if type(node.grad) is not float:  # a lane node
+            if not node._prev:
+                earlier.append((node, node.grad))
+            node.grad = _zero(node)
+        elif node._prev:
             node.grad = 0.0
         elif node.grad:
             earlier.append((node, node.grad))
@@ -262,7 +314,7 @@ def _undo_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> None
     # `order` is empty if zeroing was interrupted: the leaves not reached yet were never touched.
     for node in order:
         if not node._prev:
-            node.grad = 0.0
+            node.grad = _zero(node)
     for node, previous in earlier:
         node.grad = previous
 
@@ -271,4 +323,14 @@ def zero_grad(root: Node) -> None:
     """Set grad = 0 on every node reachable from root."""
     require_node("zero_grad", root)
     for node in topo_order(root):
-        node.grad = 0.0
+        node.grad = _zero(node)
+
+
+def _zero(node: Node) -> Any:
+    """A zero gradient for node: 0.0, or for a lane node a new array of zeros."""
+    return 0.0 if type(node.data) is float else np.zeros(len(_lanes(node)))
+
+
+def _lanes(node: Node) -> Any:
+    """A lane node's data, typed as what it is (Node types data as the scalar path's float)."""
+    return node.data

@@ -11,7 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 if TYPE_CHECKING:
     from .graph import Node
@@ -193,24 +193,48 @@ def observe(node: Node, op: str, inputs: Sequence[Node]) -> None:
         node._scope = mode.scope  # type: ignore[attr-defined]  # an optional slot, unset by default
 
 
-def check_forward(op: str, inputs: Sequence[Node], data: float) -> None:
+def check_forward(op: str, inputs: Sequence[Node], data: Any) -> None:
     """Raise FloatingPointError if an op's result is NaN or infinite (called under detect_anomaly)."""
-    if not math.isfinite(data):
-        args = ", ".join(describe(x) for x in inputs)
-        raise FloatingPointError(f"detect_anomaly: forward of {op!r} gave {data} from inputs ({args})")
+    lane = _first_nonfinite(data)
+    if lane is not False:
+        args = ", ".join(describe(x, lane) for x in inputs)
+        raise FloatingPointError(
+            f"detect_anomaly: forward of {op!r} gave {_at(data, lane)} from inputs ({args})"
+        )
 
 
 def check_backward(node: Node) -> None:
     """Raise FloatingPointError if node's backward gave an input a NaN or infinite gradient."""
     for i, child in enumerate(node._prev):
-        if child.requires_grad and not math.isfinite(child.grad):
-            args = ", ".join(describe(x) for x in node._prev)
+        lane = _first_nonfinite(child.grad) if child.requires_grad else False
+        if lane is not False:
+            args = ", ".join(describe(x, lane) for x in node._prev)
             raise FloatingPointError(
                 f"detect_anomaly: backward of {node._op!r} (inputs {args}; upstream gradient "
-                f"{node.grad}) gave input {i} the gradient {child.grad}"
+                f"{_at(node.grad, lane)}) gave input {i} the gradient {_at(child.grad, lane)}"
             )
 
 
-def describe(node: Node) -> str:
-    """A node for error messages: its number, and its label where set."""
-    return f"{node.data!r} (label {node.label!r})" if node.label else repr(node.data)
+def _first_nonfinite(x: Any) -> int | Literal[False] | None:
+    """False if x (a float or lanes) is finite everywhere; else None for a float, the first lane for lanes."""
+    if type(x) is float:
+        return False if math.isfinite(x) else None
+    bad = [i for i, v in enumerate(x.tolist()) if not math.isfinite(v)]
+    return bad[0] if bad else False
+
+
+def _at(x: Any, lane: int | None) -> str:
+    """x (a float) or its lane (of lanes), for a message."""
+    return str(x) if type(x) is float or lane is None else f"{float(x[lane])} at lane {lane}"
+
+
+def describe(node: Node, lane: int | None = None) -> str:
+    """A node for error messages: its number (of one lane, or a summary of all), and its label if set."""
+    data: Any = node.data
+    if type(data) is float:
+        text = repr(data)
+    elif lane is None:
+        text = f"{len(data)} lanes of mean {float(sum(data.tolist())) / len(data)!r}"
+    else:
+        text = f"{float(data[lane])!r} at lane {lane}"
+    return f"{text} (label {node.label!r})" if node.label else text

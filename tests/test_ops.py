@@ -244,8 +244,9 @@ def test_domain_errors(case, error):
 
 
 def test_every_rule_of_the_engine_has_a_case():
-    """A new op in engine.value.RULES fails here until OPS checks its gradients (gradcheck, PyTorch)."""
-    covered = {symbol for symbol, rule in RULES.items() for case in OPS if rule_of(case.op) is rule}
+    """A new op in engine.value.RULES fails here until OPS (or REDUCTIONS) checks its gradients."""
+    ops = [case.op for case in OPS] + [case.op for case in REDUCTIONS]
+    covered = {symbol for symbol, rule in RULES.items() for op in ops if rule_of(op) is rule}
     assert covered == set(RULES)
     assert all(len(rule.formulas) == len(rule.inputs) for rule in RULES.values())
 
@@ -274,6 +275,74 @@ def test_no_grad_records_nothing(case):
     with engine.no_grad():
         out = case.fn(*(Value(x) for x in case.points[0]))
     assert (out.requires_grad, out._prev, out._backward) == (False, (), None)
+
+
+# -- lanes: every op of the table over its sample points at once, one point per lane -------------
+
+
+def lanes_eval(fn, point_lanes):
+    """fn on lane leaves (input i holds coordinate i of every point), after .sum().backward()."""
+    leaves = [Value(np.array(xs)) for xs in point_lanes]
+    out = fn(*leaves)
+    out.sum().backward()
+    return out, [leaf.grad for leaf in leaves]
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_lanes_match_the_scalar_op_point_by_point(case):
+    """Forward and gradient of each lane are the scalar op's at that lane's point (to 1e-12)."""
+    out, grads = lanes_eval(case.fn, list(zip(*case.points)))
+    assert out._op == case.op and out.lanes == len(case.points)
+    assert getattr(out._backward, "func", out._backward) is rule_of(case.op).local_grads
+    for i, point in enumerate(case.points):
+        data, want = engine_eval(case.fn, point)
+        assert out.data[i] == pytest.approx(data, rel=1e-12)
+        assert [g[i] for g in grads] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in OPS if len(c.points[0]) == 2])
+@pytest.mark.parametrize("scalar_input", [0, -1], ids=["first-scalar", "last-scalar"])
+def test_a_scalar_input_of_a_lane_op_gets_the_sum_over_lanes(case, scalar_input):
+    """One input a scalar, the other lanes: the scalar's gradient is the sum of its per-point gradients."""
+    fixed = case.points[0][scalar_input]
+    points = [tuple(fixed if j == scalar_input % 2 else x for j, x in enumerate(p)) for p in case.points]
+    leaves = [
+        Value(fixed) if j == scalar_input % 2 else Value(np.array(xs)) for j, xs in enumerate(zip(*points))
+    ]
+    case.fn(*leaves).sum().backward()
+    want = sum(engine_eval(case.fn, p)[1][scalar_input % 2] for p in points)
+    assert type(leaves[scalar_input].grad) is float
+    assert leaves[scalar_input].grad == pytest.approx(want, rel=1e-12)
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction over lanes: a lane value in, a scalar out."""
+
+    op: str
+    fn: Callable[[Value], Value]
+    ref: Callable[[list[float]], float]
+    local: Callable[[int], float]  # ∂out/∂xᵢ for n lanes
+
+
+REDUCTIONS = [
+    Reduction("sum", Value.sum, math.fsum, lambda n: 1.0),
+    Reduction("mean", Value.mean, lambda xs: math.fsum(xs) / len(xs), lambda n: 1.0 / n),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(r, id=r.op) for r in REDUCTIONS])
+@pytest.mark.parametrize("xs", [[2.5], [1.0, -2.0, 3.5], list(np.linspace(-1, 1, 11))], ids=["1", "3", "11"])
+def test_reductions(case, xs):
+    x = Value(np.array(xs))
+    out = case.fn(x)
+    assert (out._op, out.lanes, type(out.data)) == (case.op, None, float)
+    assert getattr(out._backward, "func", out._backward) is RULES[case.op].local_grads
+    assert out.data == pytest.approx(case.ref(xs), rel=1e-14, abs=1e-15)
+    (out * 3.0).backward()
+    assert x.grad.tolist() == [3.0 * case.local(len(xs))] * len(xs)
+    report = engine.gradcheck(lambda *v: case.fn(Value(np.array([u.data for u in v])) * 0 + sum(v)), xs)
+    assert report
 
 
 # -- numerical stability and kinks ---------------------------------------------------------------
@@ -455,7 +524,7 @@ def test_numpy_scalar_operand_acts_as_its_float(scalar, op, left):
 BAD_DATA = [
     pytest.param("1.5", "str", id="str"),
     pytest.param([1.0], "list", id="list"),
-    pytest.param(np.zeros(3), "ndarray of shape (3,)", id="ndarray-3"),
+    pytest.param(np.zeros(3, dtype=complex), "complex128", id="complex-lanes"),
     pytest.param(1 + 2j, "complex", id="complex"),
     pytest.param(np.complex128(1), "complex128", id="np-complex"),
     pytest.param(None, "NoneType", id="None"),
