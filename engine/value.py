@@ -226,6 +226,8 @@ class Value:
             data = a / b
         except ValueError:  # lanes of different lengths
             raise _mismatch("/", self, rhs) from None
+        if type(b) is float and b == 0.0:  # lanes / 0: no one lane to name
+            raise ZeroDivisionError(f"division: {describe(self)} / {describe(rhs)} divides by zero")
         i = _first_lane(np.equal(b, 0.0))
         if i is not None:
             raise ZeroDivisionError(f"division: {describe(self, i)} / {describe(rhs, i)} divides by zero")

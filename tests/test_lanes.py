@@ -9,6 +9,8 @@ agree to 1e-12. The same expressions run on batched PyTorch float64 tensors.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import engine
-from engine import Value
+from engine import Value, backward_steps, backward_work, detect_anomaly, no_grad
 
 N = 7  # lanes: odd, so that no example lines up with the n-th of another table
 
@@ -320,3 +322,134 @@ def test_different_lane_counts_are_refused_naming_both(op, symbol):
     a, b = Value(np.ones(3) * 2), Value(np.ones(4))
     with pytest.raises(ValueError, match=rf"^{re.escape(symbol)}: .*different numbers of lanes, 3 and 4"):
         op(a, b)
+
+
+# -- modes and graph algorithms on lane graphs ----------------------------------------------------
+
+
+def small_net() -> tuple[Value, list[Value], Value]:
+    """loss = mean((tanh(w·x + b) - y)²) over 5 examples: (loss, [w, b], x)."""
+    w, b = Value(0.8, label="w"), Value(-0.2, label="b")
+    x = Value(np.array([0.5, -1.0, 2.0, 0.0, 1.5]), label="x")
+    y = np.array([0.1, -0.5, 0.9, 0.0, 0.4])
+    return ((w * x + b).tanh() - y) ** 2, [w, b], x
+
+
+def test_no_grad_and_constants_record_nothing_on_lanes():
+    w = Value(2.0)
+    with no_grad():
+        out = w * Value(np.ones(3))
+    assert (out.requires_grad, out._prev, out.lanes) == (False, (), 3)
+    out = Value(np.ones(3), requires_grad=False).exp() * 2
+    assert (out.requires_grad, out._prev) == (False, ())
+
+
+def test_backward_from_a_lane_root_needs_a_gradient_per_lane():
+    out, _, _ = small_net()
+    with pytest.raises(
+        RuntimeError, match=r"backward: the root is a lane value .*\.sum\(\) or \.mean\(\).* 5 numbers"
+    ):
+        out.backward()
+
+
+@pytest.mark.parametrize(
+    "grad",
+    [
+        pytest.param(np.ones(4), id="wrong-length"),
+        pytest.param([1.0] * 5, id="list"),
+        pytest.param(np.array([1.0, np.nan, 1.0, 1.0, 1.0]), id="nan"),
+        pytest.param(1.0, id="number"),
+    ],
+)
+def test_bad_seeds_of_a_lane_root_are_refused(grad):
+    out, _, _ = small_net()
+    with pytest.raises(ValueError, match="backward: the seed gradient of a lane value of 5 lanes"):
+        out.backward(grad)
+
+
+def test_a_seed_per_lane_weights_the_lanes():
+    seed = np.array([1.0, 0.0, 2.0, -1.0, 0.5])
+    out, params, x = small_net()
+    out.backward(seed)
+    got = [p.grad for p in params], x.grad.tolist()
+    out, params, x = small_net()
+    (out * seed).sum().backward()
+    assert got == ([p.grad for p in params], x.grad.tolist())
+
+
+def test_detect_anomaly_names_the_lane_forward():
+    x = Value(np.array([1.0, 2.0, 1e308]), label="x")
+    with detect_anomaly(), pytest.raises(FloatingPointError) as info:
+        x * 10
+    want = "forward of '*' gave inf at lane 2 from inputs (1e+308 at lane 2 (label 'x'), 10.0)"
+    assert str(info.value) == f"detect_anomaly: {want}"
+
+
+def test_detect_anomaly_names_the_lane_backward_and_leaves_keep_their_gradients():
+    w = Value(2.0, label="w")
+    x = Value(np.array([1.0, 0.0, 4.0]), label="x")
+    loss = (x.sqrt() * w).sum()
+    w.grad, x.grad = 0.5, np.array([1.0, 2.0, 3.0])
+    with (
+        detect_anomaly(),
+        pytest.raises(
+            FloatingPointError, match=r"backward of 'sqrt' .* gave input 0 the gradient inf at lane 1"
+        ),
+    ):
+        loss.backward()
+    assert (w.grad, x.grad.tolist()) == (0.5, [1.0, 2.0, 3.0])  # the failed pass changed no leaf
+
+
+def test_backward_steps_carry_arrays_and_end_where_backward_does():
+    out, params, x = small_net()
+    loss = out.mean()
+    steps = list(backward_steps(loss))
+    by_steps = [p.grad for p in params], x.grad.tolist()
+    lane_steps = [s for s in steps if s.node.lanes]
+    assert lane_steps and all(type(s.upstream) is np.ndarray and len(s.upstream) == 5 for s in lane_steps)
+    for step in lane_steps:
+        for _child, local, amount in step.edges:
+            assert np.shape(local) == np.shape(amount) == (5,)  # per lane, before any sum
+    out, params, x = small_net()
+    out.mean().backward()
+    assert by_steps == ([p.grad for p in params], x.grad.tolist())
+
+
+def test_backward_work_counts_the_graph_of_one_example():
+    out, _, _ = small_net()
+    w, b, x = Value(0.8), Value(-0.2), Value(0.5)
+    one = ((w * x + b).tanh() - 0.1) ** 2
+    assert backward_work(out.sum()) == engine.BackwardWork(
+        backward_work(one).ops + 1, backward_work(one).edges + 1, backward_work(one).nodes + 1
+    )
+
+
+def test_zero_grad_gives_lane_nodes_zero_arrays():
+    out, params, x = small_net()
+    loss = out.sum()
+    loss.backward()
+    loss.zero_grad()
+    assert [p.grad for p in params] == [0.0, 0.0] and x.grad.tolist() == [0.0] * 5
+    assert type(out.grad) is np.ndarray and out.grad.tolist() == [0.0] * 5
+
+
+@pytest.mark.parametrize(
+    "clone",
+    [
+        pytest.param(copy.deepcopy, id="deepcopy"),
+        pytest.param(lambda v: pickle.loads(pickle.dumps(v)), id="pickle"),
+    ],
+)
+def test_copies_of_lane_graphs_are_independent_and_backpropagate_alike(clone):
+    out, params, x = small_net()
+    loss = out.mean()
+    twin = clone(loss)
+    loss.backward()
+    twin.backward()
+    leaves = [node for node in engine.topo_order(twin) if not node._prev and node.requires_grad]
+    assert sorted(v.label for v in leaves) == ["b", "w", "x"]
+    got = {v.label: (v.grad.tolist() if v.lanes else v.grad) for v in leaves}
+    assert got == {"w": params[0].grad, "b": params[1].grad, "x": x.grad.tolist()}
+    twin_x = next(v for v in leaves if v.label == "x")
+    twin_x.data[0] = 99.0  # its own array
+    assert x.data[0] == 0.5

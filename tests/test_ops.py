@@ -315,6 +315,29 @@ def test_a_scalar_input_of_a_lane_op_gets_the_sum_over_lanes(case, scalar_input)
     assert leaves[scalar_input].grad == pytest.approx(want, rel=1e-12)
 
 
+@pytest.mark.parametrize(("case", "error"), ERROR_PARAMS)
+def test_domain_errors_on_lanes_name_the_first_bad_lane(case, error):
+    """The bad point in lane 2 of 4 (good points around it): the same error, naming lane 2."""
+    labels = [label or "" for label in error.labels or ("",) * len(error.inputs)]
+    good = case.points[0]
+    args = [
+        Value(np.array([good[j], good[j], x, x]), label=label)
+        for j, (x, label) in enumerate(zip(error.inputs, labels))
+    ]
+    with pytest.raises(error.exc) as info:
+        case.fn(*args)
+    message = str(info.value)
+    assert message.startswith(error.match[0]) and "at lane 2" in message, message
+    assert all(f"(label {label!r})" in message for label in labels if label), message
+
+
+def test_a_zero_scalar_divisor_of_lanes_names_no_lane():
+    with pytest.raises(
+        ZeroDivisionError, match=r"^division: 3 lanes of mean 2.0 \(label 'a'\) / 0.0 divides by zero$"
+    ):
+        Value(np.array([1.0, 2.0, 3.0]), label="a") / 0
+
+
 @dataclass(frozen=True)
 class Reduction:
     """A reduction over lanes: a lane value in, a scalar out."""
