@@ -19,11 +19,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import check_int, check_real, non_negative, positive
+from ._checks import check_int, check_real, matrix, non_negative, positive
 from ._table import table
 from .activations import ACTIVATIONS
-from .module import MLP
-from .train import _rows
+from .module import MLP, Neuron
 
 __all__ = [
     "ActivationStats",
@@ -261,7 +260,7 @@ def activation_stats(model: MLP, X: Any, saturation: float = 0.99) -> Activation
     saturation = check_real(
         "activation_stats", "saturation", saturation, "in (0, 1)", lambda s: 0.0 < s < 1.0
     )
-    rows = _rows(X, "activation_stats")
+    rows = matrix("activation_stats", X)
     outputs = model.layer_outputs(rows)
     layers = []
     for i, (layer, a) in enumerate(zip(model.layers, outputs)):
@@ -308,7 +307,7 @@ class BlamedParameter:
 
 @dataclass(frozen=True)
 class NeuronDelta:
-    """One neuron's δ = ∂C/∂z over the examples nn.record saw: the mean and the mean |δ|."""
+    """One neuron's δ = ∂C/∂z over the examples nn.record saw (a batch's lanes each count): mean, mean |δ|."""
 
     name: str  # "layers.i.neurons.j", the prefix of its parameters' names
     layer: int
@@ -368,13 +367,14 @@ def blame(model: MLP, top: int = 10) -> Blame:
             name=names[n],
             layer=i,
             neuron=j,
-            examples=len(n.zs),
-            mean_delta=float(np.mean([z.grad for z in n.zs])),
-            mean_abs_delta=float(np.mean([abs(z.grad) for z in n.zs])),
+            examples=len(deltas),
+            mean_delta=float(np.mean(deltas)),
+            mean_abs_delta=float(np.mean(np.abs(deltas))),
         )
         for i, layer in enumerate(model.layers)
         for j, n in enumerate(layer.neurons)
         if n.zs
+        for deltas in [_deltas(n)]
     ]
     return Blame(
         parameters=[BlamedParameter(name, p.data, p.grad) for name, p in ranked[:top]],
@@ -385,6 +385,11 @@ def blame(model: MLP, top: int = 10) -> Blame:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _deltas(neuron: Neuron) -> np.ndarray:
+    """The neuron's recorded δ, one per example: a number per call on one example, a lane each on a batch."""
+    return np.concatenate([np.atleast_1d(z.grad) for z in neuron.zs])
 
 
 def _ratio(a: float, b: float, zero_over_zero: float = math.nan) -> float:

@@ -9,7 +9,7 @@ Freezing sets requires_grad = False on the neuron's w and b (the engine then rec
 ops whose inputs are all constants) and hands them to `optimizer.freeze` (the optimizer leaves them
 and their state alone). What that saves depends on where the neuron is:
 - first layer: its inputs are constants, so w·x, the sum and the activation all become constants:
-  2·nin + 1 ops per example leave the backward graph;
+  2·nin + 1 ops per example (per graph, when a batch runs as lanes) leave the backward graph;
 - a later layer: its inputs still need gradient (the layers before it train), so every w·h and
   add is still recorded and visited; only the nin + 1 edges into w and b go, plus each product
   w·h whose input h is itself constant (from a frozen neuron before it): the saving grows with

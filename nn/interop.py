@@ -25,7 +25,8 @@ def to_torch(model: MLP | Layer | Neuron, dtype: Any = None) -> Any:
 
     The numbers are copied (float64 unless dtype says otherwise; nothing is shared with the model),
     each tensor's requires_grad is its Values'. Torch works on batches: rows of X in, an (n, nout)
-    tensor out, so an MLP with one output neuron gives shape (n, 1) where ours gives one Value per row.
+    tensor out, so an MLP with one output neuron gives shape (n, 1) where ours gives one lane value
+    of n lanes (and k lane values for k outputs, the tensor's columns).
     """
     check_instance("to_torch", model, (MLP, Layer, Neuron), "an MLP, Layer or Neuron")
     layers = _layers(model)

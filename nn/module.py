@@ -149,11 +149,11 @@ class Neuron(Module):
 
     @property
     def zs(self) -> list[Value]:
-        """The pre-activations z recorded by record(), one per call; z.grad is δ = ∂C/∂z after backward."""
+        """The pre-activations z kept by record(), one per call (a lane value for a 2-d X); z.grad is δ."""
         return self._zs
 
     def __call__(self, x: Inputs) -> Value:
-        """σ(Σᵢ wᵢxᵢ + b) for one example x of nin numbers or Values."""
+        """σ(Σᵢ wᵢxᵢ + b) for one example x of nin numbers or Values; for a 2-d X, one lane per row."""
         return self._run(_inputs("Neuron", x, len(self.w)))
 
     def _run(self, x: list[Value]) -> Value:
@@ -205,7 +205,7 @@ class Layer(Module):
             n._name = f"neuron {j}"
 
     def __call__(self, x: Inputs) -> list[Value]:
-        """[neuron(x) for each neuron], x one example of nin numbers or Values."""
+        """[neuron(x) for each neuron], x one example of nin numbers or Values, or a 2-d X (lane values)."""
         return self._run(_inputs("Layer", x, len(self.neurons[0].w)))
 
     def _run(self, x: list[Value]) -> list[Value]:
@@ -238,7 +238,9 @@ class MLP(Module):
 
     Hidden layers use `activation` (one name, or a list with one per hidden layer); the last layer
     uses `output_activation` ("linear" by default, as in micrograd). Called on one example, it
-    returns a Value if the last layer has one neuron, else a list of Values.
+    returns a Value if the last layer has one neuron, else a list of Values. Called on a 2-d X
+    (examples × features), it builds the graph of one example whose values are lanes, one per row
+    of X: the same nodes, each holding an array of the batch's numbers.
     """
 
     def __init__(
@@ -290,27 +292,27 @@ class MLP(Module):
         return [self.nin, *(len(layer.neurons) for layer in self.layers)]
 
     def __call__(self, x: Inputs) -> Any:
-        """The last layer's outputs for one example x: a Value if it has one neuron, else a list."""
+        """The last layer's outputs for one example x (or lane values for a 2-d X): a Value if it has one
+        neuron, else a list."""
         h: list[Value] = self.inputs(x)
         for layer in self.layers:
             h = layer._run(h)
         return h[0] if len(h) == 1 else h
 
     def inputs(self, x: Inputs) -> list[Value]:
-        """x as Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
+        """x as Values: numbers (or X's columns, as lanes) become constants x0, x1..., shared by neurons."""
         return _inputs("MLP", x, self.nin)
 
     def layer_outputs(self, X: Any) -> list[np.ndarray]:
         """Each layer's outputs on every row of X, without a graph: one (examples, units) array per layer."""
-        outputs: list[list[list[float]]] = [[] for _ in self.layers]
+        outputs = []
         with no_grad():  # only the numbers are wanted
-            for x in matrix("MLP.layer_outputs", X).tolist():
-                # __call__ returns only the last layer, so run the layers one by one to see each.
-                h = self.inputs(x)
-                for i, layer in enumerate(self.layers):
-                    h = layer._run(h)
-                    outputs[i].append([v.data for v in h])
-        return [np.array(out, dtype=float) for out in outputs]
+            # __call__ returns only the last layer, so run the layers one by one to see each.
+            h = _lanes("MLP.layer_outputs", X, self.nin)
+            for layer in self.layers:
+                h = layer._run(h)
+                outputs.append(np.column_stack([v.data for v in h]))
+        return outputs
 
     def config(self) -> dict[str, Any]:
         """The architecture, without the parameters: enough to rebuild it (see nn.save)."""
@@ -379,7 +381,8 @@ def record(model: Module) -> Iterator[Module]:
     """Inside, every neuron of model keeps the pre-activation z of each call, for δ = ∂C/∂z.
 
     Nielsen's "demon": after loss.backward(), neuron.zs[k].grad is how much the cost would change
-    per unit change of that neuron's z on example k. The recordings stay readable after the block
+    per unit change of that neuron's z in call k: a number for one example, an array with one δ
+    per example for a call on a 2-d X (z is then a lane value). The recordings stay readable after the block
     (until the next record() starts afresh); outside record() nothing is kept, at no cost.
     """
     neurons = [m for m in model.modules() if isinstance(m, Neuron)]
@@ -396,10 +399,16 @@ def record(model: Module) -> Iterator[Module]:
 
 
 def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
-    """One example x as nin Values: numbers become constants x0, x1... (made once, shared by every neuron)."""
+    """x as nin Values, constants x0, x1... made once and shared by every neuron: one example's numbers,
+    or for a 2-d X (examples × features) its columns as lane values, so one graph carries every row."""
     if isinstance(x, np.ndarray):
+        if x.ndim == 2:
+            return _lanes(owner, x, nin)
         if x.ndim != 1:
-            raise ValueError(f"{owner}: one example is a 1-d row of {nin} numbers, got shape {x.shape}")
+            raise ValueError(
+                f"{owner}: x must be one example (a 1-d row of {nin} numbers) "
+                f"or a 2-d array (examples × features), got shape {x.shape}"
+            )
         x = x.tolist()
     elif not isinstance(x, (list, tuple)):
         x = ordered(owner, "x", x)  # a set or dict has no order to match the weights by
@@ -419,6 +428,14 @@ def _inputs(owner: str, x: Inputs, nin: int) -> list[Value]:
                     f"{owner}: input {i} must be a number or a Value, got {described(xi)}"
                 ) from None
         raise
+
+
+def _lanes(owner: str, X: object, nin: int) -> list[Value]:
+    """The columns of X (examples × nin features) as constant lane values x0, x1..., one lane per row."""
+    array = matrix(owner, X)
+    if array.shape[1] != nin:
+        raise ValueError(f"{owner}: expected {nin} inputs (columns of X), got X of shape {array.shape}")
+    return [Value(column, label=f"x{i}", requires_grad=False) for i, column in enumerate(array.T)]
 
 
 def _layer_sizes(nouts: object) -> list[int]:

@@ -19,11 +19,11 @@ import numpy as np
 
 from engine import Value
 
-from ._checks import check_instance, check_int, check_real, is_int, non_negative, ordered
+from ._checks import check_instance, check_int, check_real, is_int, matrix, non_negative, ordered
 from .losses import binary_cross_entropy
 from .module import MLP, Neuron
 from .optim import Adam
-from .train import History, _rows, fit
+from .train import History, fit
 
 __all__ = [
     "Mask",
@@ -50,7 +50,7 @@ def dead_neurons(model: MLP, X: Any) -> list[tuple[int, int]]:
     the model's answers, not something to prune.
     """
     check_instance("dead_neurons", model, MLP, "an nn.MLP")
-    outputs = model.layer_outputs(_rows(X, "dead_neurons"))
+    outputs = model.layer_outputs(matrix("dead_neurons", X))
     return [
         (i, int(j))
         for i, (layer, a) in enumerate(zip(model.layers[:-1], outputs))

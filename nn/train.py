@@ -1,4 +1,9 @@
-"""Training helpers: predict, accuracy, and fit, the loop every demo and notebook trains with."""
+"""Training helpers: predict, accuracy, and fit, the loop every demo and notebook trains with.
+
+nn's models (Neuron, Layer, MLP) take a batch as lanes: called on the batch's rows as one 2-d X,
+they build the graph of one example whose values hold every example, and the loss reduces those
+lanes to one number. Any other callable model is called once per row, one graph per example.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import numpy as np
 from engine import Value, no_grad
 
 from ._checks import check_int, check_seed, label_vector, matrix, numeric_array, ordered
+from .module import MLP, Layer, Neuron
 from .optim import Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
@@ -46,17 +52,20 @@ class History:
 
 def predict(model: Callable[[Any], Any], X: Any) -> np.ndarray:
     """The model's outputs on every row of X as numbers, without recording a graph: shape (n,) or (n, k)."""
-    rows = _rows(X, "predict")
     with no_grad():
-        outputs = [model(row) for row in rows]
-    return np.array([_numbers(out) for out in outputs], dtype=float)
+        return _numbers(_outputs(model, matrix("predict", X)))
 
 
 def accuracy(preds: Any, y: Any) -> float:
-    """The fraction classed right: a single score says class 1 (or +1) when > 0; several, their argmax."""
-    outputs = (
-        preds if hasattr(preds, "__array__") else [_numbers(p) for p in ordered("accuracy", "preds", preds)]
-    )
+    """The fraction classed right: a single score says class 1 (or +1) when > 0; several, their argmax.
+
+    preds: an array (n,) or (n, k), one output per example, or a model's lane value(s) on a batch."""
+    if (isinstance(preds, Value) and preds.lanes is not None) or _lane_values(preds):
+        outputs: Any = _numbers(preds)  # a model's outputs on a batch, as lanes
+    elif hasattr(preds, "__array__"):
+        outputs = preds
+    else:
+        outputs = [_row_numbers(p) for p in ordered("accuracy", "preds", preds)]
     scores = numeric_array("accuracy", "preds", outputs)
     if scores.ndim == 2 and scores.shape[1] == 1:  # a column of single scores, as torch gives
         scores = scores[:, 0]
@@ -105,13 +114,15 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     graph has no reference cycles, so it is freed the moment the step drops it, and the collector
     would only spend time scanning the graph's many objects.
     """
-    rows = _rows(X, "fit")
+    data = matrix("fit", X)
     labels = label_vector("fit", y)
-    if len(labels) != len(rows):
-        raise ValueError(f"fit: X has {len(rows)} rows but y has {len(labels)} labels")
+    if len(labels) != len(data):
+        raise ValueError(f"fit: X has {len(data)} rows but y has {len(labels)} labels")
     steps = check_int("fit", "steps", steps)
     if batch_size is not None:
-        batch_size = check_int("fit", "batch_size", batch_size, 1, most=len(rows))
+        batch_size = check_int("fit", "batch_size", batch_size, 1, most=len(data))
+    # An nn model takes the batch as lanes; any other callable gets Python float rows, converted once.
+    rows: np.ndarray | list[list[float]] = data if _takes_lanes(model) else data.tolist()
     rng = np.random.default_rng(check_seed("fit", seed))
     history = History()
     bar = _ProgressBar(steps) if progress else None
@@ -125,7 +136,8 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
                 if batch_size is None
                 else rng.choice(len(rows), batch_size, replace=False)
             )
-            value, acc = _step(model, [rows[i] for i in batch], labels[batch], loss, optimizer, step=step)
+            inputs = rows[batch] if isinstance(rows, np.ndarray) else [rows[i] for i in batch]
+            value, acc = _step(model, inputs, labels[batch], loss, optimizer, step=step)
             history.loss.append(value)
             history.accuracy.append(acc)
             history.lr.append(optimizer.lr)
@@ -141,8 +153,8 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
 
 
 def _step(
-    model: Callable[[list[float]], Any],
-    rows: list[list[float]],
+    model: Callable[[Any], Any],
+    rows: np.ndarray | list[list[float]],
     labels: np.ndarray,
     loss: Loss,
     optimizer: Optimizer,
@@ -154,16 +166,21 @@ def _step(
     gc.disable()
     try:
         try:
-            preds = [model(row) for row in rows]
+            preds = _outputs(model, rows)
             total = loss(preds, labels)
         except OverflowError as err:  # an op's result left the float range: the same divergence
             raise _diverged(f"overflowed ({err})", step, optimizer.lr) from err
+        if not isinstance(total, Value) or total.lanes is not None:
+            raise ValueError(
+                f"fit: the loss must be one number, a scalar Value, got {_what(total)}; "
+                "reduce a lane value over the batch with .mean() or .sum()"
+            )
         if not math.isfinite(total.data):  # stop before the update, so the last good weights stay
             raise _diverged(f"became {total.data}", step, optimizer.lr)
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
-        return total.data, accuracy(preds, labels)
+        return total.data, accuracy(_numbers(preds), labels)
     finally:
         if collecting:
             gc.enable()
@@ -176,23 +193,51 @@ def _diverged(what: str, step: int, lr: float) -> FloatingPointError:
     )
 
 
-def _rows(X: Any, owner: str) -> list[list[float]]:
-    """X as Python float rows: converted once, so each step does not convert numpy scalars again."""
-    rows: list[list[float]] = matrix(owner, X).tolist()
-    return rows
-
-
 def _loss_text(loss: float) -> str:
     """A loss as the progress bar and History show it: 4 significant digits, 1e+120 not 124 digits."""
     return f"{loss:.4g}"
 
 
-def _numbers(out: Any) -> float | list[float]:
+def _takes_lanes(model: object) -> bool:
+    """Whether model builds one lane graph for a 2-d X: nn's own models do."""
+    return isinstance(model, (Neuron, Layer, MLP))
+
+
+def _outputs(model: Callable[[Any], Any], X: np.ndarray | list[list[float]]) -> Any:
+    """The model on the rows of X: nn's models once, on X as lanes; any other callable once per row."""
+    if isinstance(X, np.ndarray) and _takes_lanes(model):
+        return model(X)
+    return [model(row) for row in (X.tolist() if isinstance(X, np.ndarray) else X)]
+
+
+def _numbers(out: Any) -> np.ndarray:
+    """A model's outputs on a batch as numbers, (n,) or (n, k): a lane value, k of them, or one per row."""
+    if isinstance(out, Value):
+        return np.asarray(out.data, dtype=float)
+    if _lane_values(out):
+        return np.column_stack([o.data for o in out])
+    return np.array([_row_numbers(o) for o in out], dtype=float)
+
+
+def _lane_values(out: object) -> bool:
+    return (
+        isinstance(out, list) and bool(out) and all(isinstance(o, Value) and o.lanes is not None for o in out)
+    )
+
+
+def _row_numbers(out: Any) -> float | list[float]:
+    """One example's output as numbers: a float, or a list of them for several outputs."""
     if isinstance(out, Value):
         return out.data
     if isinstance(out, Sequence):
         return [o.data if isinstance(o, Value) else float(o) for o in out]
     return float(out)
+
+
+def _what(x: object) -> str:
+    if isinstance(x, Value):
+        return f"a lane value of {x.lanes} lanes"
+    return type(x).__name__
 
 
 class _ProgressBar:

@@ -385,7 +385,8 @@ def test_cross_entropy_on_one_output_says_each_example_needs_k_logits(call, got)
 def test_cross_entropy_on_a_one_output_model_in_fit_says_so() -> None:
     model = MLP(2, [3, 1], seed=0)
     X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 2])
-    with pytest.raises(ValueError, match=re.escape(ONE_OUTPUT.format("3 Values for 3 labels"))):
+    # fit calls the model on the batch as lanes: one lane value, one logit per example.
+    with pytest.raises(ValueError, match=re.escape(ONE_OUTPUT.format("1 lane value"))):
         fit(model, X, y, cross_entropy, SGD(model.parameters(), lr=0.1), steps=1, progress=False)
 
 

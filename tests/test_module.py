@@ -201,7 +201,15 @@ def test_numbers_become_shared_labelled_constants() -> None:
     ("x", "message"),
     [
         ([1.0], r"MLP: expected 2 inputs, got 1: \[1.0\]"),
-        (np.zeros((1, 2)), r"a 1-d row of 2 numbers, got shape \(1, 2\)"),
+        (
+            np.zeros((1, 2, 1)),
+            r"MLP: x must be one example \(a 1-d row of 2 numbers\) or a 2-d array .*\(1, 2, 1\)",
+        ),
+        (np.zeros((4, 3)), r"MLP: expected 2 inputs \(columns of X\), got X of shape \(4, 3\)"),
+        (
+            np.zeros((0, 2)),
+            r"MLP: X must be a non-empty 2-d array \(examples × features\), got shape \(0, 2\)",
+        ),
     ],
 )
 def test_wrong_inputs_are_refused(x: Any, message: str) -> None:
@@ -221,7 +229,13 @@ def test_wrong_inputs_are_refused(x: Any, message: str) -> None:
             ValueError,
             "Layer: expected 3 inputs, got 2",
         ),
-        (lambda: Layer(2, 2, seed=0), np.zeros((2, 2)), ValueError, r"Layer: one example is a 1-d row of 2"),
+        (
+            lambda: Layer(2, 2, seed=0),
+            np.zeros((2, 3)),
+            ValueError,
+            r"Layer: expected 2 inputs \(columns of X\)",
+        ),
+        (lambda: Neuron(2, seed=0), np.zeros(()), ValueError, r"Neuron: x must be one example"),
         # An input without an order cannot be matched to the weights.
         (lambda: MLP(2, [1], seed=0), {1.0, 2.0}, TypeError, "MLP: x must be an ordered sequence"),
         (lambda: MLP(2, [1], seed=0), {"a": 1.0, "b": 2.0}, TypeError, "MLP: x must be an ordered sequence"),

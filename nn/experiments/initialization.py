@@ -39,8 +39,7 @@ def vanishing_gradients(
     lr = None if lr is None else non_negative("vanishing_gradients", "lr", lr)
     data = moons(max(batch, 100), data_seed=check_seed("vanishing_gradients", data_seed, "data_seed"))
     model = MLP(2, [width] * depth + [1], activation=activation, init=init, seed=rng)
-    preds = [model(row) for row in data.X[:batch]]
-    mse_loss(preds, (data.y[:batch] * 2 - 1).tolist()).backward()
+    mse_loss(model(data.X[:batch]), data.y[:batch] * 2 - 1).backward()  # the batch as lanes
     return gradient_flow(model, lr=lr)
 
 
