@@ -6,6 +6,7 @@ import re
 import shutil
 from typing import Any
 
+import numpy as np
 import pytest
 
 from engine import Value, tag_scopes
@@ -117,3 +118,16 @@ def test_draw_mlp_renders() -> None:
     diagram = draw_mlp(small_mlp())
     assert diagram.source == mlp_to_dot(small_mlp())
     assert "<svg" in diagram.pipe(format="svg", encoding="utf-8")
+
+
+def test_a_batch_recorded_on_lanes_shows_the_same_deltas_as_one_call_per_example() -> None:
+    X = np.array([[1.0, -1.0], [0.5, 2.0], [-1.5, 0.25]])
+    drawn = []
+    for batch in (True, False):
+        model = MLP(2, [3, 1], activation="tanh", seed=0)
+        with record(model):
+            outputs = [model(X)] if batch else [model(list(row)) for row in X]
+            loss = sum(((out - 1.0) ** 2).sum() for out in outputs)
+        loss.backward()
+        drawn.append(mlp_to_dot(model))
+    assert "n = 3" in drawn[0] and drawn[0] == drawn[1]
