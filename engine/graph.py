@@ -193,10 +193,10 @@ def _add_lanes(inputs: Sequence[Node], added: Sequence[Any]) -> None:
     """Add a lane op's per-lane gradients into its inputs: a scalar input gets their sum over lanes."""
     for child, amount in zip(inputs, added):
         if child.requires_grad:
-            if type(child.grad) is float:
+            if type(child.data) is float:  # a scalar (a parameter): the sum over the lanes
                 child.grad += float(amount.sum())  # the method: a third the cost of np.sum's wrapper
-            else:
-                child.grad += amount  # in place: child.grad is child's own array, made by the pass
+            else:  # the pass starts it at 0.0: the first += makes its own array, later ones add in place
+                child.grad += amount
 
 
 @dataclass(frozen=True)
@@ -292,14 +292,12 @@ def _start_pass(order: Sequence[Node], earlier: list[tuple[Node, float]]) -> Non
     # calls like PyTorch: this call's gradient is summed from zero, then added to what they held,
     # so two backward() calls give leaves exactly twice the gradient, not a rounding away from it.
     # A leaf is recorded before it is zeroed, so an interruption anywhere can be undone.
+    # A lane node starts from 0.0 as well: its first `+=` makes a new array, which later ones add
+    # into in place, so no array held before (a leaf's, kept in `earlier`) is ever written.
     for node in order:
-        if type(node.grad) is not float:  # a lane node
-            if not node._prev:
-                earlier.append((node, node.grad))
-            node.grad = _zero(node)
-        elif node._prev:
+        if node._prev:
             node.grad = 0.0
-        elif node.grad:
+        elif type(node.grad) is not float or node.grad:  # a lane leaf's array, or a nonzero number
             earlier.append((node, node.grad))
             node.grad = 0.0
 
