@@ -105,6 +105,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     schedule: Callable[[int], float] | None = None,
     seed: int | None = 0,
     callback: Callable[[int, History], None] | None = None,
+    lanes: bool = True,
 ) -> History:
     """Train model on (X, y) for steps steps: forward, loss(preds, labels), backward, optimizer.step().
 
@@ -112,7 +113,8 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     random batch (seeded). schedule(step) sets the learning rate before each step; callback(step,
     history) runs after it. Python's cyclic garbage collector is paused during each step: the
     graph has no reference cycles, so it is freed the moment the step drops it, and the collector
-    would only spend time scanning the graph's many objects.
+    would only spend time scanning the graph's many objects. An nn model takes each batch as lanes
+    (one graph for the batch); lanes=False builds one graph per example instead, as before lanes.
     """
     data = matrix("fit", X)
     labels = label_vector("fit", y)
@@ -122,7 +124,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     if batch_size is not None:
         batch_size = check_int("fit", "batch_size", batch_size, 1, most=len(data))
     # An nn model takes the batch as lanes; any other callable gets Python float rows, converted once.
-    rows: np.ndarray | list[list[float]] = data if _takes_lanes(model) else data.tolist()
+    rows: np.ndarray | list[list[float]] = data if lanes and _takes_lanes(model) else data.tolist()
     rng = np.random.default_rng(check_seed("fit", seed))
     history = History()
     bar = _ProgressBar(steps) if progress else None

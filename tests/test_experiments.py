@@ -196,6 +196,19 @@ def test_lottery_ticket_is_deterministic(lottery: LotteryResult) -> None:
     assert [r.control for r in again.rounds] == [r.control for r in first]
 
 
+def test_freezing_on_lanes_counts_one_examples_graph_and_without_lanes_every_examples() -> None:
+    counts = {
+        (lanes, n): freezing_experiment((1e-2,), steps=2, width=4, n=n, n_test=4, last=1, lanes=lanes)
+        .runs[0]
+        .work[0]
+        .ops
+        for lanes in (True, False)
+        for n in (4, 8)
+    }
+    assert counts[(True, 4)] == counts[(True, 8)]  # one graph carries every example
+    assert counts[(False, 8)] > counts[(False, 4)] > counts[(True, 4)]  # a graph per example
+
+
 def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) -> None:
     shifted = dataclasses.replace(
         lottery,

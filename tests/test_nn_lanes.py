@@ -247,6 +247,24 @@ def test_fit_history_and_weights_agree_both_ways(
     assert lane_pred.shape == ref_pred.shape
 
 
+def test_fit_with_lanes_false_builds_one_graph_per_example_as_a_plain_function_does() -> None:
+    X, y = data(), np.array([1, -1, 1, 1, -1, -1, 1])
+    runs, seen = [], []
+    for net_of, lanes in ((one_by_one, True), (lambda m: m, False)):
+        model = MLP(NIN, [3, 1], seed=2)
+
+        def loss(preds: Any, labels: np.ndarray, model: MLP = model) -> Value:
+            seen.append(type(preds).__name__)
+            return hinge_loss(preds, labels) + l2_penalty(model.parameters())
+
+        history = fit(
+            net_of(model), X, y, loss, SGD(model.parameters(), lr=0.1), 3, progress=False, lanes=lanes
+        )
+        runs.append((history.loss, model.state_dict()))
+    assert runs[0] == runs[1]  # the same per-example graphs, the same arithmetic: equal, not close
+    assert seen == ["list"] * 6  # the loss got one output per example both times
+
+
 @pytest.mark.parametrize(
     ("nouts", "y", "expected_shape"),
     [([2, 1], np.array([1, -1, 1, 1, -1, -1, 1]), (N,)), ([2, 3], np.array([0, 1, 2, 2, 1, 0, 1]), (N, 3))],

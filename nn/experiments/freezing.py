@@ -123,6 +123,7 @@ def freezing_experiment(
     repeats: int = 1,
     seed: int = 0,
     data_seed: int = 0,
+    lanes: bool = True,
 ) -> FreezingResult:
     """Train MLP(2, [width, width, 1]) on moons without freezing and with a Freezer per threshold.
 
@@ -133,7 +134,8 @@ def freezing_experiment(
     time per step is this process's CPU time between callbacks minus that counting (CPU time, not
     wall time: on a shared machine the wall clock also runs while other processes have the core).
     With repeats > 1 every run is trained again in turn (same results: training is deterministic)
-    and each step keeps its fastest time.
+    and each step keeps its fastest time. lanes=False trains with one graph per example (fit's
+    lanes=False), so the counts and times are those of the scalar engine's per-example graphs.
     """
     fn = "freezing_experiment"
     levels = ordered(fn, "thresholds", thresholds)
@@ -146,7 +148,9 @@ def freezing_experiment(
     patience, repeats = check_int(fn, "patience", patience, 1), check_int(fn, "repeats", repeats, 1)
     lr, alpha = non_negative(fn, "lr", lr), non_negative(fn, "alpha", alpha)
     last = check_int(fn, "last", last, 1, most=steps)
-    setup = _Setup(recipes.moons(n, n_test, data_seed=data_seed), steps, width, seed, patience, lr, alpha)
+    setup = _Setup(
+        recipes.moons(n, n_test, data_seed=data_seed), steps, width, seed, patience, lr, alpha, bool(lanes)
+    )
     runs: list[FreezingRun] = []
     for rep in range(repeats):
         for k, threshold in enumerate([0.0, *thresholds]):
@@ -169,6 +173,7 @@ class _Setup:
     patience: int
     lr: float
     alpha: float
+    lanes: bool
 
 
 def _train_once(setup: _Setup, threshold: float) -> FreezingRun:
@@ -206,6 +211,7 @@ def _train_once(setup: _Setup, threshold: float) -> FreezingRun:
         loss_fn=loss,
         optimizer=optimizer,
         callback=callback,
+        lanes=setup.lanes,
     )
     return FreezingRun(
         threshold=threshold,

@@ -60,6 +60,7 @@ def train(
     optimizer: Optimizer | None = None,
     progress: bool = False,
     callback: Callable[[int, History], None] | None = None,
+    lanes: bool = True,
 ) -> History:
     """fit with the recipe: full-batch SGD on loss(net) (or loss_fn), its learning rate decay(lr, steps)."""
     return fit(
@@ -72,6 +73,7 @@ def train(
         progress=progress,
         schedule=decay(lr, steps),
         callback=callback,
+        lanes=lanes,
     )
 
 
