@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,3 +127,35 @@ def test_the_step_through_of_a_lane_graph_starts_at_the_first_example() -> None:
     loss.zero_grad()
     page = step_through(loss, example=1).page()
     assert page.count('class="bpl-frame"') == len(frames_to_dot(loss)) and "example 1 of 4" in page
+
+
+# -- the README figure: the README's lanes example, drawn at example 1 ------------------------------
+
+FIGURES = Path(__file__).resolve().parent.parent / "notebooks" / "figures"
+
+
+def readme_lanes() -> Value:
+    """The README's lanes example: a ReLU neuron over three examples, its mean, after backward."""
+    w, b = Value(0.5, label="w"), Value(1.0, label="b")
+    x = Value(np.array([1.0, 2.0, -3.0]), requires_grad=False, label="x")
+    z = w * x + b
+    z.label = "z"
+    a = z.relu()
+    a.label = "a"
+    loss = a.mean()
+    loss.label = "L"
+    loss.backward()
+    return loss
+
+
+def test_readme_lanes_figure_is_drawn_from_the_readme_example() -> None:
+    committed = (FIGURES / "lanes.dot").read_text(encoding="utf-8")
+    assert committed == to_dot(readme_lanes(), example=1, edge_labels=True), "regenerate: python " + __file__
+    assert (FIGURES / "lanes.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+if __name__ == "__main__":  # regenerate the README's lanes figure: python tests/test_draw_lanes.py
+    from engine.draw import draw_dot
+
+    (FIGURES / "lanes.dot").write_text(to_dot(readme_lanes(), example=1, edge_labels=True), encoding="utf-8")
+    draw_dot(readme_lanes(), example=1, edge_labels=True).render(outfile=FIGURES / "lanes.svg", cleanup=True)
