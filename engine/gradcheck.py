@@ -1,10 +1,17 @@
-"""Gradient checking: the gradients backward computes, against central differences."""
+"""Gradient checking: the gradients backward computes, against central differences.
+
+An input may be a lane value (a Value of a 1-d array, one number per example): each lane is then
+an input of its own, perturbed alone, and gets a row of its own in the report (x[0], x[1]...).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from .modes import no_grad
 from .value import Value, _to_float
@@ -14,16 +21,23 @@ __all__ = ["GradcheckReport", "GradcheckRow", "gradcheck", "numerical_grad"]
 Function = Callable[..., "Value | float"]
 
 
-def numerical_grad(f: Function, inputs: Sequence[Value | float], eps: float = 1e-6) -> list[float]:
-    """∂f/∂xᵢ ≈ (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε for each input: central differences, error O(ε²)."""
+def numerical_grad(f: Function, inputs: Sequence[Value | float], eps: float = 1e-6) -> list[Any]:
+    """∂f/∂xᵢ ≈ (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε for each input (each lane of a lane input): error O(ε²)."""
     xs, _ = _unpack(inputs, eps)
-    grads = []
+    grads: list[Any] = []
     with no_grad():  # f is only evaluated here: recording its graph would be wasted work
         for i, x in enumerate(xs):
-            hi, lo = x + eps, x - eps
-            up = _evaluate(f, [*xs[:i], hi, *xs[i + 1 :]])
-            down = _evaluate(f, [*xs[:i], lo, *xs[i + 1 :]])
-            grads.append((up - down) / (hi - lo))  # hi − lo: the step floats really took
+            if isinstance(x, np.ndarray):  # lanes: one central difference per lane, the others held
+                lanes = np.empty(len(x))
+                for j in range(len(x)):
+                    hi, lo = x.copy(), x.copy()
+                    hi[j] += eps
+                    lo[j] -= eps
+                    lanes[j] = _difference(f, xs, i, hi, lo) / (hi[j] - lo[j])
+                grads.append(lanes)
+            else:
+                hi, lo = x + eps, x - eps
+                grads.append(_difference(f, xs, i, hi, lo) / (hi - lo))  # the step floats really took
     return grads
 
 
@@ -94,20 +108,22 @@ def gradcheck(
     """Check backward's ∂f/∂xᵢ against central differences: |a − n| ≤ atol + rtol·|n| for every i."""
     xs, names = _unpack(inputs, eps)
     leaves = [Value(x, label=name) for x, name in zip(xs, names)]
-    out = f(*leaves)
+    out = _one_number(f(*leaves))
     if isinstance(out, Value) and out.requires_grad:
         out.backward()
     # An f that ignores its inputs (or returns a plain number) has gradient 0 everywhere.
     analytical = [leaf.grad for leaf in leaves]
     numerical = numerical_grad(f, xs, eps)
     rows = tuple(
-        GradcheckRow(name, x, a, n, abs(a - n) <= atol + rtol * abs(n))
-        for name, x, a, n in zip(names, xs, analytical, numerical)
+        GradcheckRow(f"{name}[{j}]" if lanes else name, x, a, n, abs(a - n) <= atol + rtol * abs(n))
+        for name, xx, aa, nn in zip(names, xs, analytical, numerical)
+        for lanes in [isinstance(xx, np.ndarray)]
+        for j, (x, a, n) in enumerate(zip(*(np.atleast_1d(v).tolist() for v in (xx, aa, nn))))
     )
     return GradcheckReport(rows, eps, rtol, atol)
 
 
-def _unpack(inputs: Sequence[Value | float], eps: float) -> tuple[list[float], list[str]]:
+def _unpack(inputs: Sequence[Value | float], eps: float) -> tuple[list[Any], list[str]]:
     if not (isinstance(eps, (int, float)) and eps > 0.0 and math.isfinite(eps)):
         raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     if len(inputs) == 0:
@@ -115,14 +131,29 @@ def _unpack(inputs: Sequence[Value | float], eps: float) -> tuple[list[float], l
     xs, names = [], []
     for i, x in enumerate(inputs):
         if isinstance(x, Value):
-            xs.append(x.data)
+            xs.append(np.array(x.data) if x.lanes is not None else x.data)  # lanes: an array of its own
             names.append(x.label or f"x{i}")
-        else:
-            xs.append(_to_float(x, "gradcheck"))
+        else:  # a number, or a 1-d array: its lanes (checked as Value checks them)
+            xs.append(Value(x).data if isinstance(x, np.ndarray) else _to_float(x, "gradcheck"))
             names.append(f"x{i}")
     return xs, names
 
 
-def _evaluate(f: Function, xs: list[float]) -> float:
-    out = f(*[Value(x) for x in xs])
+def _difference(f: Function, xs: list[Any], i: int, hi: Any, lo: Any) -> float:
+    """f(..., hi, ...) − f(..., lo, ...), input i replaced."""
+    return _evaluate(f, [*xs[:i], hi, *xs[i + 1 :]]) - _evaluate(f, [*xs[:i], lo, *xs[i + 1 :]])
+
+
+def _evaluate(f: Function, xs: list[Any]) -> float:
+    out = _one_number(f(*[Value(x) for x in xs]))
     return out.data if isinstance(out, Value) else _to_float(out, "gradcheck")
+
+
+def _one_number(out: Value | float) -> Value | float:
+    """f's result, if it is one number (a scalar Value or a float); a lane value is refused."""
+    if isinstance(out, Value) and out.lanes is not None:
+        raise ValueError(
+            f"gradcheck: f must return one number, got a lane value of {out.lanes} lanes: "
+            "reduce it with .sum() or .mean()"
+        )
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from engine import Value, gradcheck, numerical_grad
@@ -86,3 +87,31 @@ def test_gradcheck_of_a_function_that_ignores_its_input() -> None:
 def test_gradcheck_rejects_bad_arguments(inputs: list[object], eps: float, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         gradcheck(lambda *xs: sum(xs, Value(0.0)), inputs, eps=eps)  # type: ignore[arg-type]
+
+
+# -- lanes: each lane of a lane input is an input of its own --------------------------------------
+
+
+def test_gradcheck_checks_every_lane_of_a_lane_input_as_an_input_of_its_own() -> None:
+    x = Value(np.array([0.5, -1.0, 2.0]), label="x")
+    report = gradcheck(lambda w, x: (w * x).tanh().mean(), [Value(0.7, label="w"), x])
+    assert report and [row.name for row in report.rows] == ["w", "x[0]", "x[1]", "x[2]"]
+    assert [row.value for row in report.rows] == [0.7, 0.5, -1.0, 2.0]
+    for j, row in enumerate(report.rows[1:]):  # ∂/∂xⱼ of mean tanh(w·x) = w·(1 − tanh²(w·xⱼ)) / 3
+        assert row.analytical == pytest.approx(0.7 * (1 - math.tanh(0.7 * x.data[j]) ** 2) / 3, rel=1e-12)
+    assert x.data.tolist() == [0.5, -1.0, 2.0]  # the caller's lanes are not perturbed in place
+
+
+def test_numerical_grad_of_lanes_is_one_central_difference_per_lane() -> None:
+    (dx,) = numerical_grad(lambda x: (x * x).sum(), [np.array([1.0, -2.0, 0.5])])
+    assert dx == pytest.approx([2.0, -4.0, 1.0], rel=1e-8)
+
+
+def test_gradcheck_catches_a_wrong_derivative_in_one_lane() -> None:
+    report = gradcheck(lambda x: sabotaged_square(x).sum(), [Value(np.array([1.5, 0.0, -2.0]), label="x")])
+    assert [row.name for row in report.failures] == ["x[0]", "x[2]"]  # at 0, x and 2x agree
+
+
+def test_gradcheck_wants_one_number_from_f() -> None:
+    with pytest.raises(ValueError, match=r"gradcheck: f must return one number, got a lane value of 2 lanes"):
+        gradcheck(lambda x: x * 2.0, [np.array([1.0, 2.0])])
