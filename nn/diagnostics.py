@@ -420,10 +420,11 @@ class ExampleGradients:
             share = f"{self.norms[i] / total:.1%}" if total > 0.0 else "-"
             rows.append([str(i), f"{self.norms[i]:.4g}", share, self.names[j], f"{self.grads[i, j]:.4g}"])
         shown = min(self.top, len(self.norms))
+        rest = float(np.linalg.norm(self.shared))
         return (
             f"The {shown} of {len(self.norms)} examples with the largest ‖gᵢ‖, gᵢ = example i's share of "
             f"∂L/∂θ (loss {self.loss:.4g}; share = ‖gᵢ‖ / Σⱼ ‖gⱼ‖)\n"
-            f"  Shared by no example (a penalty on the weights): ‖g‖ = {float(np.linalg.norm(self.shared)):.4g}\n"
+            f"  Shared by no example (a penalty on the weights): ‖g‖ = {rest:.4g}\n"
             + table(["example", "‖gᵢ‖", "share", "largest on", "its g"], rows)
         )
 
