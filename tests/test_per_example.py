@@ -3,6 +3,7 @@
 Each loss in LOSSES runs two ways: as one lane graph split by per_example_grads, and as n scalar
 graphs, example i's term of the loss alone (its share of a mean: the term over n). Row i must equal
 example i's gradients, `shared` the scalar-only part (an L2 term) alone, and their sum backward's.
+nn.diagnostics.example_gradients is checked the same way on MLPs, against one scalar graph per example.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 from engine import Value, no_grad, per_example_grads
-from nn import MLP
+from nn import MLP, cross_entropy, l2_penalty, mse_loss
+from nn.diagnostics import example_gradients
 
 N = 5
 TOL = {"rel": 1e-12, "abs": 1e-14}
@@ -197,3 +199,102 @@ def test_an_error_in_the_pass_leaves_every_gradient_as_it_was() -> None:
     with pytest.raises(ArithmeticError, match="rule failed"):
         per_example_grads(broken, p)
     assert [v.grad for v in p] == [0.5, 0.5, 0.5]
+
+
+# -- nn.diagnostics.example_gradients: an MLP's examples, against one scalar graph per example ----
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """An MLP and a loss on its lane outputs; example(model, row, label) is example i's share alone."""
+
+    name: str
+    sizes: tuple[int, ...]
+    labels: np.ndarray
+    loss: Callable[[MLP], Callable[[Any, np.ndarray], Value]]
+    example: Callable[[MLP, np.ndarray, Any], Value]
+    penalty: bool = False
+
+
+XS = np.random.default_rng(2).normal(size=(6, 3))
+CASES = [
+    ModelCase(
+        "mse_mean",
+        (4, 1),
+        np.random.default_rng(3).normal(size=6),
+        lambda m: mse_loss,
+        lambda m, x, t: mse_loss(m(x), [t]) * (1.0 / 6),
+    ),
+    ModelCase(
+        "cross_entropy_sum_l2",
+        (4, 3),
+        np.array([0, 2, 1, 1, 0, 2]),
+        lambda m: lambda out, y: cross_entropy(out, y, "sum") + l2_penalty(m.parameters(), 1e-2),
+        lambda m, x, t: cross_entropy(m(x), int(t), "sum"),
+        penalty=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_example_gradients_match_one_scalar_graph_per_example(case: ModelCase) -> None:
+    model = MLP(3, list(case.sizes))
+    report = example_gradients(model, XS, case.labels, case.loss(model))
+    assert report.names == [name for name, _ in model.named_parameters()]
+    for i, (x, t) in enumerate(zip(XS, case.labels)):
+        model.zero_grad()
+        case.example(model, x.tolist(), t).backward()
+        expected = np.array([p.grad for p in model.parameters()])
+        assert report.grads[i] == pytest.approx(expected, **TOL)
+        assert report.norms[i] == pytest.approx(float(np.linalg.norm(expected)), **TOL)
+    model.zero_grad()
+    l2_penalty(model.parameters(), 1e-2).backward()
+    penalty = np.array([p.grad for p in model.parameters()]) if case.penalty else np.zeros(len(report.names))
+    assert report.shared == pytest.approx(penalty, **TOL)
+
+
+def test_example_gradients_rank_and_name_the_examples_most_to_blame() -> None:
+    model = MLP(3, [4, 1])
+    y = np.zeros(6)
+    y[4] = 50.0  # one label far off: example 4 carries most of the gradient
+    report = example_gradients(model, XS, y, mse_loss, top=2)
+    assert report.ranked[0] == 4
+    assert report.ranked == sorted(range(6), key=lambda i: -report.norms[i])
+    text = str(report)
+    assert text.startswith("The 2 of 6 examples with the largest ‖gᵢ‖")
+    rows = text.splitlines()[3:]
+    assert len(rows) == 2 and rows[0].split()[0] == "4"
+    j = int(np.argmax(np.abs(report.grads[4])))
+    assert report.names[j] in rows[0]
+
+
+def test_example_gradients_leave_the_models_gradients_as_they_were() -> None:
+    model = MLP(3, [4, 1])
+    for p in model.parameters():
+        p.grad = 0.25
+    example_gradients(model, XS, np.zeros(6), mse_loss)
+    assert {p.grad for p in model.parameters()} == {0.25}
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        pytest.param(
+            (lambda x: x, XS, np.zeros(6)), TypeError, "example_gradients: needs an nn.MLP", id="model"
+        ),
+        pytest.param(
+            (MLP(3, [1]), XS[0], np.zeros(6)), ValueError, "example_gradients: X must be", id="X_1d"
+        ),
+        pytest.param((MLP(3, [1]), XS, np.zeros(5)), ValueError, "X has 6 rows but y has 5", id="y_length"),
+    ],
+)
+def test_example_gradients_check_their_arguments(
+    args: tuple[Any, ...], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        example_gradients(*args, mse_loss)
+
+
+def test_example_gradients_check_top() -> None:
+    with pytest.raises(ValueError, match="example_gradients: top must be a positive int, got 0"):
+        example_gradients(MLP(3, [1]), XS, np.zeros(6), mse_loss, top=0)
