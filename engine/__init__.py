@@ -1,7 +1,17 @@
 """backprop-lab's autodiff engine: scalar Values that record their graph, and backward through it."""
 
 from .gradcheck import GradcheckReport, gradcheck, numerical_grad
-from .graph import BackwardStep, BackwardWork, backward, backward_steps, backward_work, topo_order, zero_grad
+from .graph import (
+    BackwardStep,
+    BackwardWork,
+    PerExampleGrads,
+    backward,
+    backward_steps,
+    backward_work,
+    per_example_grads,
+    topo_order,
+    zero_grad,
+)
 from .modes import (
     detect_anomaly,
     enable_grad,
@@ -20,6 +30,7 @@ __all__ = [
     "BackwardStep",
     "BackwardWork",
     "GradcheckReport",
+    "PerExampleGrads",
     "Value",
     "backward",
     "backward_steps",
@@ -32,6 +43,7 @@ __all__ = [
     "is_tagging_scopes",
     "no_grad",
     "numerical_grad",
+    "per_example_grads",
     "scope",
     "scope_of",
     "set_grad_enabled",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -25,9 +25,11 @@ __all__ = [
     "BackwardStep",
     "BackwardWork",
     "Node",
+    "PerExampleGrads",
     "backward",
     "backward_steps",
     "backward_work",
+    "per_example_grads",
     "require_node",
     "topo_order",
     "zero_grad",
@@ -217,7 +219,7 @@ def backward_steps(root: N, grad: Any = None) -> Iterator[BackwardStep[N]]:
     return _steps(root, seed)
 
 
-def _steps(root: Any, grad: Any) -> Iterator[BackwardStep[Any]]:
+def _steps(root: Any, grad: Any) -> Generator[BackwardStep[Any], None, None]:
     # backward()'s loop, the same arithmetic in the same order, so the grads end up identical.
     order = topo_order(root)
     earlier: list[tuple[Node, float]] = []
@@ -254,6 +256,115 @@ def _steps(root: Any, grad: Any) -> Iterator[BackwardStep[Any]]:
         if not finished:
             _undo_pass(order if zeroed else (), earlier)
         raise
+
+
+@dataclass(frozen=True)
+class PerExampleGrads:
+    """One backward pass's gradients of some scalar leaves, split into each example's share and the rest."""
+
+    # (n_lanes, len(params)): row i is what example i's lanes added to each parameter's gradient.
+    per_example: np.ndarray
+    # (len(params),): what reached each parameter through scalar ops only (an L2 penalty, say).
+    shared: np.ndarray
+
+
+def per_example_grads(root: N, params: Sequence[N]) -> PerExampleGrads:
+    """backward(root), split by example: ∂root/∂p = Σᵢ per_example[i, p] + shared[p], lane i's share in row i.
+
+    A lane op hands a scalar input one amount per lane, which backward sums; here lane i's amount
+    is example i's, followed through any scalar ops down to the parameters. What reaches them
+    through scalar ops alone is `shared`. For a loss that is a sum or mean of per-example terms,
+    row i is the gradient of example i's term alone (divided by n for a mean). The pass is
+    backward_steps(root)'s, so every .grad ends as backward(root) leaves it (leaves accumulate).
+    """
+    caller = "per_example_grads"
+    require_node(caller, root)
+    if type(root.data) is not float:
+        raise ValueError(
+            f"{caller}: the root must be a scalar loss, got a lane value ({describe(root)}): "
+            "reduce it over the examples first with .sum() or .mean()"
+        )
+    columns = _scalar_leaves(caller, params)
+    steps = _steps(root, _seed(caller, root, None))  # nothing runs before the first next()
+    n = _lane_count(topo_order(root))
+    if n is None:
+        raise ValueError(
+            f"{caller}: the graph of {describe(root)} has no lanes, so there are no examples to split "
+            "the gradient by: build it from lane values (a model called on a 2-d X), or use backward()"
+        )
+    try:
+        by_lane, shared = _split_by_lane(root, steps)
+    finally:
+        steps.close()  # stopped part-way by an error: the pass is undone, as backward's would be
+    per_example = np.zeros((n, len(columns)))
+    rest = np.zeros(len(columns))
+    for j, param in enumerate(columns):
+        per_example[:, j] = by_lane.get(param, 0.0)
+        rest[j] = shared.get(param, 0.0)
+    return PerExampleGrads(per_example, rest)
+
+
+def _split_by_lane(root: Node, steps: Iterator[BackwardStep[Any]]) -> tuple[dict[Node, Any], dict[Node, Any]]:
+    """Run the steps; each scalar node's gradient in two parts: per lane (an array), and the rest."""
+    # A lane op hands a scalar input one amount per lane: lane i's is example i's. A scalar node
+    # that got such amounts passes both parts through its op's rule (linear in g), to its scalar
+    # inputs; for a node that got none, the step's own amounts (what backward adds) are the rest.
+    by_lane: dict[Node, Any] = {}
+    shared: dict[Node, Any] = {root: 1.0}  # the seed: a scalar root's gradient is 1
+    for step in steps:
+        node = step.node
+        if type(step.upstream) is not float:  # a lane op
+            for child, _, added in step.edges:
+                if type(child.data) is float:
+                    by_lane[child] = by_lane.get(child, 0.0) + added
+            continue
+        split = by_lane.pop(node, None)
+        rest = shared.pop(node, 0.0)
+        if split is None:
+            for child, _, added in step.edges:
+                if type(child.data) is float:
+                    shared[child] = shared.get(child, 0.0) + added
+            continue
+        rule: Any = node._backward
+        for child, lane_part, rest_part in zip(node._prev, rule(node, split), rule(node, rest)):
+            if child.requires_grad and type(child.data) is float:
+                by_lane[child] = by_lane.get(child, 0.0) + lane_part
+                shared[child] = shared.get(child, 0.0) + rest_part
+    return by_lane, shared
+
+
+def _scalar_leaves(caller: str, params: object) -> list[Any]:
+    """params as a list of scalar leaves (Values made by the user, not by an op), or a clear error."""
+    if hasattr(params, "parameters") and not hasattr(params, "_prev"):
+        raise TypeError(
+            f"{caller}: params must be a list of Values, got a {type(params).__name__}: "
+            "pass its .parameters()"
+        )
+    if hasattr(params, "_prev") or not isinstance(params, (list, tuple)):
+        raise TypeError(f"{caller}: params must be a list or tuple of Values, got {type(params).__name__}")
+    for i, param in enumerate(params):
+        if not all(hasattr(param, name) for name in ("_prev", "_backward", "grad", "data")):
+            raise TypeError(
+                f"{caller}: params[{i}] must be a Value, got {type(param).__name__} {param!r:.60}"
+            )
+        if type(param.data) is not float:
+            raise ValueError(
+                f"{caller}: params[{i}] must be a scalar leaf, got a lane value ({describe(param)})"
+            )
+        if param._prev:
+            raise ValueError(
+                f"{caller}: params[{i}] must be a leaf (a parameter), got the result of {param._op!r} "
+                f"({describe(param)})"
+            )
+    return list(params)
+
+
+def _lane_count(order: Sequence[Node]) -> int | None:
+    """The number of lanes of the graph's lane values (ops keep them all one length), None if it has none."""
+    for node in order:
+        if type(node.data) is not float:
+            return len(_lanes(node))
+    return None
 
 
 def _seed(caller: str, root: Node, grad: Any) -> Any:

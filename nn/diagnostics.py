@@ -6,6 +6,8 @@ Instruments (read a model after a backward, or run it on data):
 - activation_stats(model, X): per layer, the mean and spread of the activations, the fraction of
   tanh/sigmoid outputs near their limits and of ReLU units dead on every input.
 - blame(model, top): the parameters ranked by |grad|, and each neuron's δ = ∂C/∂z from nn.record.
+- example_gradients(model, X, y, loss): each example's share of the gradient and its norm, ranked:
+  which examples are to blame.
 Numbers only: nn.plots draws them.
 
 The experiments built on them are in nn.experiments.
@@ -14,12 +16,15 @@ The experiments built on them are in nn.experiments.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import check_int, check_real, matrix, non_negative, positive
+from engine import Value, per_example_grads
+
+from ._checks import check_instance, check_int, check_real, label_vector, matrix, non_negative, positive
 from ._table import table
 from .activations import ACTIVATIONS
 from .module import MLP, Neuron
@@ -28,6 +33,7 @@ __all__ = [
     "ActivationStats",
     "Blame",
     "BlamedParameter",
+    "ExampleGradients",
     "GradientFlag",
     "GradientFlow",
     "LayerActivations",
@@ -35,6 +41,7 @@ __all__ = [
     "NeuronDelta",
     "activation_stats",
     "blame",
+    "example_gradients",
     "flag_gradients",
     "gradient_flow",
 ]
@@ -380,6 +387,73 @@ def blame(model: MLP, top: int = 10) -> Blame:
         parameters=[BlamedParameter(name, p.data, p.grad) for name, p in ranked[:top]],
         neurons=neurons,
         total=len(named),
+        top=top,
+    )
+
+
+# -- example gradients ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleGradients:
+    """example_gradients' result: each example's share gᵢ of ∂L/∂θ, its norm ‖gᵢ‖, and the shared rest."""
+
+    names: list[str]  # the parameters' dotted names: the columns of grads
+    grads: np.ndarray  # (examples, parameters): row i = gᵢ, what example i adds to ∂L/∂θ
+    shared: (
+        np.ndarray
+    )  # (parameters,): what no example owns (a penalty on the weights); Σᵢ gᵢ + shared = ∂L/∂θ
+    norms: np.ndarray  # (examples,): ‖gᵢ‖
+    loss: float
+    top: int
+
+    @property
+    def ranked(self) -> list[int]:
+        """The examples by ‖gᵢ‖, largest first (ties in row order)."""
+        return sorted(range(len(self.norms)), key=lambda i: -self.norms[i])
+
+    def __str__(self) -> str:
+        total = float(self.norms.sum())
+        rows = []
+        for i in self.ranked[: self.top]:
+            j = int(np.argmax(np.abs(self.grads[i])))
+            share = f"{self.norms[i] / total:.1%}" if total > 0.0 else "-"
+            rows.append([str(i), f"{self.norms[i]:.4g}", share, self.names[j], f"{self.grads[i, j]:.4g}"])
+        shown = min(self.top, len(self.norms))
+        rest = float(np.linalg.norm(self.shared))
+        return (
+            f"The {shown} of {len(self.norms)} examples with the largest ‖gᵢ‖, gᵢ = example i's share of "
+            f"∂L/∂θ (loss {self.loss:.4g}; share = ‖gᵢ‖ / Σⱼ ‖gⱼ‖)\n"
+            f"  Shared by no example (a penalty on the weights): ‖g‖ = {rest:.4g}\n"
+            + table(["example", "‖gᵢ‖", "share", "largest on", "its g"], rows)
+        )
+
+
+def example_gradients(
+    model: MLP, X: Any, y: Any, loss: Callable[[Any, np.ndarray], Value], top: int = 10
+) -> ExampleGradients:
+    """Per example i: gᵢ = its share of ∂L/∂θ (∇lᵢ for L = Σᵢ lᵢ, ∇lᵢ/n for a mean) and ‖gᵢ‖, ranked."""
+    check_instance("example_gradients", model, MLP, "an nn.MLP")
+    data = matrix("example_gradients", X)
+    labels = label_vector("example_gradients", y)
+    if len(labels) != len(data):
+        raise ValueError(f"example_gradients: X has {len(data)} rows but y has {len(labels)} labels")
+    top = check_int("example_gradients", "top", top, 1)
+    named = model.named_parameters()
+    params = [p for _, p in named]
+    earlier = [p.grad for p in params]
+    try:  # one backward pass, split by example; the model's gradients are left as they were
+        total = loss(model(data), labels)
+        split = per_example_grads(total, params)
+    finally:
+        for p, grad in zip(params, earlier):
+            p.grad = grad
+    return ExampleGradients(
+        names=[name for name, _ in named],
+        grads=split.per_example,
+        shared=split.shared,
+        norms=np.linalg.norm(split.per_example, axis=1),
+        loss=total.data,
         top=top,
     )
 
