@@ -33,7 +33,7 @@ warnings.filterwarnings(
     "ignore",
     r"(overflow|underflow|divide by zero|invalid value) encountered",
     RuntimeWarning,
-    r"engine\.(value|graph)\Z",
+    r"engine\.(value|graph|tape)\Z",
 )
 
 # An op's backward rule: given the output node and its gradient g = ∂root/∂out, what each input's
@@ -141,7 +141,7 @@ class Value:
         if type(x) is float and type(y) is float:
             if other.requires_grad and x < 0.0 and mode.grad_enabled:
                 raise _no_real_derivative(self, other, None)
-            data = _pow(self, y, describe(other))
+            data = _pow(self, y, other)
         else:
             if other.requires_grad and mode.grad_enabled:
                 i = _first_lane(np.less(x, 0.0))
@@ -382,7 +382,7 @@ def _pow_const_grads(n: float, out: Value, g: float = 1.0) -> tuple[float]:
     """∂(x ** n)/∂x = n · x^(n−1), 0 for n = 0 (n a plain number, bound with functools.partial)."""
     x = out._prev[0].data
     if n == 0.0:  # x ** 0 is flat in x: exactly 0, whatever g is
-        return (0.0 if type(x) is float else _zeros(x),)
+        return (0.0 if type(x) is float else np.zeros_like(x),)  # type: ignore[return-value]  # lanes
     return (g * _dpow(x, n),)
 
 
@@ -441,13 +441,13 @@ def _abs_grads(out: Value, g: float = 1.0) -> tuple[float]:
 def _sum_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂(Σᵢ xᵢ)/∂xᵢ = 1 for every lane i."""
     x: Any = out._prev[0].data
-    return (np.full(len(x), g),)  # type: ignore[return-value]  # lanes
+    return (np.full(np.shape(x), g),)  # type: ignore[return-value]  # lanes (a tape's rows of them too)
 
 
 def _mean_grads(out: Value, g: float = 1.0) -> tuple[float]:
     """∂((1/n) Σᵢ xᵢ)/∂xᵢ = 1/n for every lane i, given as g / n."""
     x: Any = out._prev[0].data
-    return (np.full(len(x), g / len(x)),)  # type: ignore[return-value]  # lanes
+    return (np.full(np.shape(x), g / np.shape(x)[-1]),)  # type: ignore[return-value]  # lanes
 
 
 # -- the one table of derivative rules: per op symbol, its inputs, its rule, each ∂out/∂input in words --
@@ -493,6 +493,8 @@ def rule_of(op: str) -> Rule | None:
 
 def _dpow(x: float, n: float) -> float:
     """∂(x ** n)/∂x = n · x^(n−1), for n ≠ 0; ±inf where that slope is vertical or overflows."""
+    if type(x) is float and type(n) is float and n == 2.0:  # the commonest power: x¹ is x exactly
+        return 2.0 * x
     return n * _ieee_pow(x, n - 1.0)
 
 
@@ -740,6 +742,13 @@ def _mismatch(op: str, a: Value, b: Value) -> ValueError:
 
 def _to_float(x: object, op: str) -> float:
     """A real number (int, float, bool, Fraction, numpy real scalar) as a Python float."""
+    if type(x) is float:  # the common cases, before the slower checks below
+        return x
+    if type(x) is int:
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{op}: {x!r} is too large for a float") from None
     if isinstance(x, (numbers.Real, bool)) or _is_numpy_real(x):
         try:
             return float(x)  # type: ignore[arg-type]
@@ -761,14 +770,27 @@ def _is_numpy_real(x: object) -> bool:
 def _pow_number(self: Value, n: float) -> Value:
     """x ** n for a plain number n, recorded as the one-input op `**n`."""
     if type(self.data) is float:
-        data = _pow(self, n, repr(n))
+        data = _pow(self, n, None)
     else:
         data = _lane_pow(self, None, n)
     if n == 0.5:  # PyTorch computes x ** 0.5 as √x: -0.0 at -0.0, where the slope is -inf
         root = math.sqrt(self.data) if type(self.data) is float else np.sqrt(self.data)
         return _result(root, (self,), "**0.5", _sqrt_grads)
-    # n rides along in a partial (picklable, unlike a closure) of the one module-level rule.
-    return _result(data, (self,), sys.intern(f"**{n:g}"), functools.partial(_pow_const_grads, n))
+    return _result(data, (self,), *_power_op(n))
+
+
+# x ** n for the few exponents a program uses (2, -1, 3...): the op's symbol and rule made once each.
+_POWER_OPS: dict[float, tuple[str, LocalGrads]] = {}
+
+
+def _power_op(n: float) -> tuple[str, LocalGrads]:
+    """The symbol ("**2") and rule of x ** n: n rides along in a partial (picklable, unlike a closure)."""
+    op = _POWER_OPS.get(n)
+    if op is None:
+        op = (sys.intern(f"**{n:g}"), functools.partial(_pow_const_grads, n))
+        if n != 0.0 and len(_POWER_OPS) < 256:  # 0.0 and -0.0 are one key but two symbols; NaN never matches
+            _POWER_OPS[n] = op
+    return op
 
 
 def _no_real_derivative(base: Value, exponent: Value, lane: int | None) -> ValueError:
@@ -810,19 +832,26 @@ def _lane_pow(base: Value, exponent: Value | None, n: Any) -> Any:
     return data
 
 
-def _pow(base: Value, n: float, exponent: str) -> float:
+def _pow(base: Value, n: float, exponent: Value | None) -> float:
+    """x ** n, n the exponent's number (its Value, for messages, or None for a plain number)."""
     x = base.data
     if x == 0.0 and n < 0.0:
         raise ZeroDivisionError(
-            f"pow: {describe(base)} ** {exponent} raises zero to a negative power (division by zero)"
+            f"pow: {describe(base)} ** {_exponent(n, exponent)} raises zero to a negative power "
+            "(division by zero)"
         )
     if x < 0.0 and not n.is_integer():
         raise ValueError(
-            f"pow: {describe(base)} ** {exponent} raises a negative base to a non-integer power, "
-            "which has no real value"
+            f"pow: {describe(base)} ** {_exponent(n, exponent)} raises a negative base to a "
+            "non-integer power, which has no real value"
         )
     try:
         data: float = x**n  # a real number: the negative-base case was refused above
         return data
     except OverflowError:
-        raise OverflowError(f"pow: {describe(base)} ** {exponent} overflows a float") from None
+        raise OverflowError(f"pow: {describe(base)} ** {_exponent(n, exponent)} overflows a float") from None
+
+
+def _exponent(n: float, exponent: Value | None) -> str:
+    """The exponent as an error message names it: its Value described, or the plain number."""
+    return repr(n) if exponent is None else describe(exponent)

@@ -12,16 +12,18 @@ import importlib
 import math
 import sys
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
 
-from engine import Value, no_grad
+from engine import Value, is_anomaly_enabled, is_grad_enabled, is_tagging_scopes, no_grad
+from engine.tape import Tape
 
 from ._checks import check_int, check_seed, label_vector, matrix, numeric_array, ordered
-from .module import MLP, Layer, Neuron
+from .module import MLP, Layer, Module, Neuron
 from .optim import Optimizer
 
 __all__ = ["History", "accuracy", "fit", "predict"]
@@ -106,6 +108,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     seed: int | None = 0,
     callback: Callable[[int, History], None] | None = None,
     lanes: bool = True,
+    tape: bool = True,
 ) -> History:
     """Train model on (X, y) for steps steps: forward, loss(preds, labels), backward, optimizer.step().
 
@@ -115,6 +118,9 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     graph has no reference cycles, so it is freed the moment the step drops it, and the collector
     would only spend time scanning the graph's many objects. An nn model takes each batch as lanes
     (one graph for the batch); lanes=False builds one graph per example instead, as before lanes.
+    With tape=True (the default) the model's lane graph is recorded once and replayed from an
+    engine.tape.Tape each step, the same numbers several times faster; the loss is built as a graph
+    on the model's outputs each step, as before. tape=False builds the model's lane graph every step.
     """
     data = matrix("fit", X)
     labels = label_vector("fit", y)
@@ -126,6 +132,8 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     # An nn model takes the batch as lanes; any other callable gets Python float rows, converted once.
     rows: np.ndarray | list[list[float]] = data if lanes and _takes_lanes(model) else data.tolist()
     rng = np.random.default_rng(check_seed("fit", seed))
+    replay = tape and isinstance(rows, np.ndarray) and _takes_lanes(model)
+    compiled = None
     history = History()
     bar = _ProgressBar(steps) if progress else None
     start = time.perf_counter()
@@ -139,7 +147,9 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
                 else rng.choice(len(rows), batch_size, replace=False)
             )
             inputs = rows[batch] if isinstance(rows, np.ndarray) else [rows[i] for i in batch]
-            value, acc = _step(model, inputs, labels[batch], loss, optimizer, step=step)
+            if replay and (compiled is None or callback is not None):  # a callback may freeze or swap
+                compiled = _tape_of(model, inputs)  # type: ignore[arg-type]
+            value, acc = _step(model, inputs, labels[batch], loss, optimizer, step=step, tape=compiled)
             history.loss.append(value)
             history.accuracy.append(acc)
             history.lr.append(optimizer.lr)
@@ -162,13 +172,21 @@ def _step(
     optimizer: Optimizer,
     *,
     step: int,
+    tape: Tape | None = None,
 ) -> tuple[float, float]:
     """One training step with the cyclic collector paused; the graph is freed before it resumes."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         try:
-            preds = _outputs(model, rows)
+            outputs: list[Value] = []
+            if tape is not None and _replayable():
+                # The model's outputs as lane leaves: the loss's graph starts at them, and their
+                # gradients after its backward are where the tape's backward starts.
+                outputs = [Value(out) for out in tape.forward(rows)]
+                preds: Any = outputs[0] if tape.single else outputs
+            else:
+                preds = _outputs(model, rows)
             total = loss(preds, labels)
         except OverflowError as err:  # an op's result left the float range: the same divergence
             raise _diverged(f"overflowed ({err})", step, optimizer.lr) from err
@@ -181,6 +199,8 @@ def _step(
             raise _diverged(f"became {total.data}", step, optimizer.lr)
         optimizer.zero_grad()
         total.backward()
+        if outputs:
+            tape.backward([out.grad for out in outputs])  # type: ignore[union-attr]
         optimizer.step()
         return total.data, accuracy(_numbers(preds), labels)
     finally:
@@ -198,6 +218,38 @@ def _diverged(what: str, step: int, lr: float) -> FloatingPointError:
 def _loss_text(loss: float) -> str:
     """A loss as the progress bar and History show it: 4 significant digits, 1e+120 not 124 digits."""
     return f"{loss:.4g}"
+
+
+# A model's tape, kept from one fit to the next while its parameters and activations stay the same.
+_TAPES: weakref.WeakKeyDictionary[Module, tuple[tuple[Any, ...], Tape]] = weakref.WeakKeyDictionary()
+
+
+def _tape_of(model: Neuron | Layer | MLP, X: np.ndarray) -> Tape | None:
+    """The model's lane graph compiled to a tape (recorded on X), or None where the graph must be built."""
+    neurons = [m for m in model.modules() if isinstance(m, Neuron)]
+    if not _replayable() or any(n._recording for n in neurons):  # record() keeps each z: a graph's
+        return None
+    params = model.parameters()
+    # What the graph's shape depends on: which Values are the parameters, which of them record
+    # gradients (requires_grad=False makes w·x a constant), and each neuron's activation.
+    key = (
+        tuple(map(id, params)),
+        tuple(p.requires_grad for p in params),
+        tuple(n.activation for n in neurons),
+    )
+    cached = _TAPES.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if not any(p.requires_grad for p in params):
+        return None  # nothing to train: the graph's backward says so
+    tape = Tape.trace(model, X)
+    _TAPES[model] = (key, tape)
+    return tape
+
+
+def _replayable() -> bool:
+    """Whether a tape may stand in for the graph: a graph is recorded, and no mode looks at its nodes."""
+    return is_grad_enabled() and not is_anomaly_enabled() and not is_tagging_scopes()
 
 
 def _takes_lanes(model: object) -> bool:
