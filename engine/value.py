@@ -127,6 +127,8 @@ class Value:
 
     def __pow__(self, other: Value | float) -> Value:
         """f(x, y) = x ** y; a plain-number exponent is part of the op (`**2`), not an input."""
+        if type(other) is int or type(other) is float:  # the common case first: x ** 2
+            return _pow_number(self, _to_float(other, "pow"))
         if not isinstance(other, Value):
             try:
                 n = _to_float(other, "pow")
@@ -776,7 +778,8 @@ def _pow_number(self: Value, n: float) -> Value:
     if n == 0.5:  # PyTorch computes x ** 0.5 as √x: -0.0 at -0.0, where the slope is -inf
         root = math.sqrt(self.data) if type(self.data) is float else np.sqrt(self.data)
         return _result(root, (self,), "**0.5", _sqrt_grads)
-    return _result(data, (self,), *_power_op(n))
+    symbol, rule = _power_op(n)
+    return _result(data, (self,), symbol, rule)
 
 
 # x ** n for the few exponents a program uses (2, -1, 3...): the op's symbol and rule made once each.

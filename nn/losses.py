@@ -130,7 +130,9 @@ def l2_penalty(params: Iterable[Value], alpha: float = 1e-4) -> Value:
     """R = α · Σ p², weight decay as a loss term (micrograd's demo uses α = 1e-4)."""
     alpha = non_negative("l2_penalty", "alpha", alpha)
     ps = _values("l2_penalty", params, "parameter")
-    return alpha * _sum([p**2 for p in ps])
+    # p·p, as micrograd's demo writes it: the value of p ** 2 to the last bit, from a cheaper op;
+    # backward hands p its g·p along each of the two edges, as micrograd's does.
+    return alpha * _sum([p * p for p in ps])
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -187,9 +189,12 @@ def _values(loss: str, xs: Iterable[Value] | Value, what: str, example: int | No
     for i, x in enumerate(items):
         if not isinstance(x, Value):
             raise TypeError(f"{loss}: {what} {i}{where} must be a Value, got {described(x)}")
+    first = items[0].lanes
     for i, x in enumerate(items):
         # A list of scalar Values is one per example; a list of lane values, one per output.
-        if x.lanes != items[0].lanes:
+        if (type(x.data) is float) if first is None else x.lanes == first:  # no property call per scalar
+            continue
+        if x.lanes != first:
             raise ValueError(
                 f"{loss}: {what} {i}{where} has {_lanes(x)} but {what} 0 has {_lanes(items[0])}: "
                 f"lane values each carry the whole batch, so every {what} must have the same lanes"

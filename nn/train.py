@@ -132,7 +132,7 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
     # An nn model takes the batch as lanes; any other callable gets Python float rows, converted once.
     rows: np.ndarray | list[list[float]] = data if lanes and _takes_lanes(model) else data.tolist()
     rng = np.random.default_rng(check_seed("fit", seed))
-    replay = tape and isinstance(rows, np.ndarray) and _takes_lanes(model)
+    replay = tape and isinstance(rows, np.ndarray) and type(model) in (Neuron, Layer, MLP)
     compiled = None
     history = History()
     bar = _ProgressBar(steps) if progress else None
@@ -226,25 +226,32 @@ _TAPES: weakref.WeakKeyDictionary[Module, tuple[tuple[Any, ...], Tape]] = weakre
 
 def _tape_of(model: Neuron | Layer | MLP, X: np.ndarray) -> Tape | None:
     """The model's lane graph compiled to a tape (recorded on X), or None where the graph must be built."""
-    neurons = [m for m in model.modules() if isinstance(m, Neuron)]
+    # Only nn's own classes: a subclass may compute more than its neurons say.
+    neurons = [model] if isinstance(model, Neuron) else _neurons(model)
     if not _replayable() or any(n._recording for n in neurons):  # record() keeps each z: a graph's
         return None
-    params = model.parameters()
-    # What the graph's shape depends on: which Values are the parameters, which of them record
-    # gradients (requires_grad=False makes w·x a constant), and each neuron's activation.
-    key = (
-        tuple(map(id, params)),
-        tuple(p.requires_grad for p in params),
-        tuple(n.activation for n in neurons),
-    )
+    # What the graph's shape depends on, read without a walk over the model: which Values are the
+    # parameters, which of them record gradients (requires_grad=False makes w·x a constant), and
+    # each neuron's activation.
+    params = [p for n in neurons for p in (*n.w, n.b)]
+    key = (tuple(map(id, params)), tuple(p.requires_grad for p in params), tuple(n._act for n in neurons))
     cached = _TAPES.get(model)
     if cached is not None and cached[0] == key:
         return cached[1]
-    if not any(p.requires_grad for p in params):
+    if not any(key[1]):
         return None  # nothing to train: the graph's backward says so
     tape = Tape.trace(model, X)
     _TAPES[model] = (key, tape)
     return tape
+
+
+def _neurons(model: Layer | MLP) -> list[Neuron]:
+    """The neurons of a Layer or MLP, in order (nn's classes only: [] for a subclass, which gets no tape)."""
+    if type(model) is Layer:
+        return model.neurons
+    if type(model) is MLP:
+        return [n for layer in model.layers for n in layer.neurons]
+    return []
 
 
 def _replayable() -> bool:
