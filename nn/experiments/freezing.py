@@ -134,8 +134,9 @@ def freezing_experiment(
     time per step is this process's CPU time between callbacks minus that counting (CPU time, not
     wall time: on a shared machine the wall clock also runs while other processes have the core).
     With repeats > 1 every run is trained again in turn (same results: training is deterministic)
-    and each step keeps its fastest time. lanes=False trains with one graph per example (fit's
-    lanes=False), so the counts and times are those of the scalar engine's per-example graphs.
+    and each step keeps its fastest time. Training builds the lane graph every step (fit's
+    tape=False: a compiled tape has no graph to count); lanes=False trains with one graph per
+    example (fit's lanes=False), so the counts and times are those of the scalar engine's graphs.
     """
     fn = "freezing_experiment"
     levels = ordered(fn, "thresholds", thresholds)
@@ -212,6 +213,10 @@ def _train_once(setup: _Setup, threshold: float) -> FreezingRun:
         optimizer=optimizer,
         callback=callback,
         lanes=setup.lanes,
+        # The graph, not fit's compiled tape: backward_work counts the graph each step, and the
+        # question is what freezing removes from it. (A tape computes a layer's products as one
+        # vector op, frozen neurons' included: what freezing saves there is another measurement.)
+        tape=False,
     )
     return FreezingRun(
         threshold=threshold,

@@ -61,6 +61,7 @@ def train(
     progress: bool = False,
     callback: Callable[[int, History], None] | None = None,
     lanes: bool = True,
+    tape: bool = True,
 ) -> History:
     """fit with the recipe: full-batch SGD on loss(net) (or loss_fn), its learning rate decay(lr, steps)."""
     return fit(
@@ -74,6 +75,7 @@ def train(
         schedule=decay(lr, steps),
         callback=callback,
         lanes=lanes,
+        tape=tape,
     )
 
 
