@@ -146,7 +146,13 @@ class Tape:
         groups = self._program.groups
         ops = sum(len(g.nodes) for g in groups)
         outputs = len(self._program.outputs)
-        return f"Tape({len(self.feeds)} feeds, {ops} ops in {len(groups)} groups, {outputs} outputs)"
+        return (
+            f"Tape({len(self.feeds)} feeds, {ops} ops in {len(groups)} groups, {_count(outputs, 'output')})"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _seed(g: Any, kind: str, lanes: int, i: int) -> Any:

@@ -392,7 +392,7 @@ def test_domain_errors_name_the_lane_as_the_lane_graph_does(fn, bad):
 def test_repr_counts_feeds_ops_groups_and_outputs():
     tape = Tape.trace(MLP(2, [16, 16, 1], seed=0), np.ones((1, 2)))
     # 2·16 + 16·16 + 16 products, 33 sums, 32 relus, in 8 groups of one op at one depth
-    assert repr(tape) == "Tape(2 feeds, 369 ops in 8 groups, 1 outputs)"
+    assert repr(tape) == "Tape(2 feeds, 369 ops in 8 groups, 1 output)"
 
 
 def test_a_tape_of_a_random_seeded_model_is_deterministic():

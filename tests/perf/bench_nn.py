@@ -8,8 +8,9 @@ quote the ratio, the absolute times drift.
    plus 1e-4 L2, SGD with lr 1.0 - 0.9 k/100): micrograd's loop exactly as in its demo notebook,
    against nn.fit with the same data and the same weights (both built after random.seed(1337)),
    in the same process, the interpreter's garbage collector on as it comes: nn.fit on the batch
-   as lanes (one graph), and nn.fit on one graph per example (the model behind a plain function,
-   the scalar path a user's own loop takes). The losses of the runs are compared step by step.
+   as lanes replayed from the model's compiled tape (fit's default), on lanes with the graph built
+   every step (tape=False), and on one graph per example (the model behind a plain function, the
+   scalar path a user's own loop takes). The losses of the runs are compared step by step.
 2. Memory over 1,000 fit steps: resident set size and live objects at checkpoints (fit pauses the
    cyclic collector during each step; the graph has no cycles, so nothing should pile up).
 """
@@ -69,7 +70,7 @@ def micrograd_demo(X: np.ndarray, y: np.ndarray, steps: int) -> tuple[list[float
 
 
 def fit_demo(
-    X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None, *, lanes: bool = True
+    X: np.ndarray, y: np.ndarray, steps: int, callback: Any = None, *, lanes: bool = True, tape: bool = True
 ) -> tuple[list[float], History]:
     """The same training through nn.fit and the recipe: (seconds per step, history); the decay spans
     max(steps, 100), as micrograd's loop divides by 100. lanes=False: one graph per example."""
@@ -95,6 +96,7 @@ def fit_demo(
         progress=False,
         schedule=recipes.decay(1.0, max(steps, 100)),
         callback=tick,
+        tape=tape,
     )
     return [b - a for a, b in itertools.pairwise(ticks)], history
 
@@ -120,16 +122,21 @@ def main() -> None:
     mg_times, mg_losses = micrograd_demo(X, y, steps)
     gc.collect()  # micrograd leaves cyclic garbage behind; start ours from a clean heap
     our_times, history = fit_demo(X, y, steps)
+    graph_times, graph_history = fit_demo(X, y, steps, tape=False)
     scalar_times, scalar_history = fit_demo(X, y, steps, lanes=False)
     mg, ours = statistics.median(mg_times), statistics.median(our_times)
-    scalar = statistics.median(scalar_times)
-    diff = max(abs(a - b) for a, b in zip(mg_losses, history.loss))
-    scalar_diff = max(abs(a - b) for a, b in zip(mg_losses, scalar_history.loss))
+    graph, scalar = statistics.median(graph_times), statistics.median(scalar_times)
+    diffs = [
+        max(abs(a - b) for a, b in zip(mg_losses, h.loss)) for h in (history, graph_history, scalar_history)
+    ]
     print(f"\n1. micrograd's demo step, median of {steps} steps")
     print(f"   micrograd's own loop              {mg * 1e3:7.1f} ms")
-    print(f"   nn.fit, lanes                     {ours * 1e3:7.1f} ms   -> {mg / ours:.1f}x faster")
+    print(f"   nn.fit, lanes, compiled tape      {ours * 1e3:7.1f} ms   -> {mg / ours:.1f}x faster")
+    print(f"   nn.fit, lanes, graph every step   {graph * 1e3:7.1f} ms   -> {mg / graph:.1f}x faster")
     print(f"   nn.fit, one graph per example     {scalar * 1e3:7.1f} ms   -> {mg / scalar:.1f}x faster")
-    print(f"   same training: max |loss difference| {diff:.1e} (lanes), {scalar_diff:.1e} (per example)")
+    tape_diff, graph_diff, scalar_diff = (f"{d:.1e}" for d in diffs)
+    print(f"   same training: max |loss difference| {tape_diff} (tape), {graph_diff} (lane graph),", end=" ")
+    print(f"{scalar_diff} (per example)")
 
     checkpoints = sorted({1, 10, 100, memory_steps // 2, memory_steps} - {0})
     rows: list[tuple[int, float, int]] = []
