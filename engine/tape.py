@@ -130,6 +130,10 @@ class Tape:
         for leaf, total in zip(program.grad_leaves, totals):
             leaf.grad += total
 
+    def free(self) -> None:
+        """Let go of the arrays kept for the last batch (values, shares, the last forward's rows)."""
+        self._lanes, self._values, self._edges, self._saved = 0, {}, {}, None
+
     def _make_stores(self, lanes: int) -> None:
         """The value and edge stores for batches of this many lanes, kept for the next batch of its size.
 
@@ -144,7 +148,7 @@ class Tape:
 
     def __repr__(self) -> str:
         groups = self._program.groups
-        ops = sum(len(g.nodes) for g in groups)
+        ops = sum(g.size for g in groups)
         outputs = len(self._program.outputs)
         return (
             f"Tape({len(self.feeds)} feeds, {ops} ops in {len(groups)} groups, {_count(outputs, 'output')})"
@@ -174,8 +178,12 @@ class _Group:
         self.kind = kind  # of its outputs: "L" lane nodes, "S" scalars
         self.op = op  # the op symbol, or Σ
         self.kinds = kinds  # of each input position (for Σ, each term)
+        # While compiling, its nodes and their inputs (for Σ, the terms) in order; then let go, so
+        # that the traced graph is freed, keeping only the count and the inputs' labels (for errors).
         self.nodes: list[Value] = []
-        self.inputs: list[list[Value]] = []  # per node, its inputs (for Σ, its terms), in order
+        self.inputs: list[list[Value]] = []
+        self.size = 0
+        self.labels: list[list[str]] = []
         self.needs = False  # whether a gradient flows through it to a leaf that requires grad
         self.position_needs: list[bool] = []  # per input position: whether one of its inputs needs one
         self.rows: Index = slice(0)  # its outputs' rows in the store of its kind
@@ -219,12 +227,12 @@ class _Group:
 
     def _raise_for_one(self, args: list[Value]) -> None:
         """Redo the op node by node on 1-d lanes, so that its error names the node's label and the lane."""
-        for r, inputs in enumerate(self.inputs):
+        for r, labels in enumerate(self.labels):
             one = []
-            for arg, node, kind in zip(args, inputs, self.kinds):
+            for arg, label, kind in zip(args, labels, self.kinds):
                 row: Any = arg.data[r]  # type: ignore[index]
                 x = _carrier(float(row[0]) if kind == "S" else row)
-                x.label, x.requires_grad = node.label, arg.requires_grad
+                x.label, x.requires_grad = label, arg.requires_grad
                 one.append(x)
             self.method(*one)  # type: ignore[misc]
 
@@ -235,7 +243,7 @@ class _Group:
             shares: list[Any] = [g] * len(self.runs)
         else:
             shares = list(self.rule(out, g))  # type: ignore[misc, arg-type]
-        k = len(self.nodes)
+        k = self.size
         for share, (start, stop), block in zip(shares, self.runs, self.blocks):
             if block is None:
                 continue
@@ -249,7 +257,7 @@ class _Group:
 
 def _sum_terms(group: _Group, values: Stores) -> np.ndarray:
     """Σ: each node's terms, in order, summed ((t₀ + t₁) + t₂)... as the chain of additions did."""
-    k, m = len(group.nodes), len(group.kinds)
+    k, m = group.size, len(group.kinds)
     width = values[group.kind].shape[1]
     if len(group.runs) == 1:  # terms of one kind: read in place where they are consecutive rows
         terms = values[group.kinds[0]][group.gathers[0]].reshape(k, m, -1)
@@ -482,6 +490,8 @@ def _layout(
             for start, stop in group.runs
         ]
         group.pull = _pull_index([edges_of.get(id(node), []) for node in group.nodes])
+        group.size, group.labels = len(group.nodes), [[x.label for x in inputs] for inputs in group.inputs]
+        group.nodes, group.inputs = [], []
     grad_leaves = [leaf for leaf in leaves if leaf.requires_grad]
     return _Program(
         groups=groups,

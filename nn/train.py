@@ -158,6 +158,8 @@ def fit(  # noqa: PLR0917 (the issue's signature: model, X, y, loss, optimizer, 
             if callback is not None:
                 callback(step, history)
     finally:
+        if compiled is not None:  # kept for the next fit, but not its arrays for this one's batches
+            compiled.free()
         history.seconds = time.perf_counter() - start
         if bar is not None:
             bar.close()

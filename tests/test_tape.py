@@ -7,8 +7,10 @@ must agree to 1e-12. Then nn's models and fit, with the tape and without, and th
 
 from __future__ import annotations
 
+import gc
 import random
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -402,3 +404,24 @@ def test_a_tape_of_a_random_seeded_model_is_deterministic():
     a = Tape.trace(model, X).forward(X)
     b = Tape.trace(model, X).forward(X)
     np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_the_traced_graph_is_freed_and_free_lets_go_of_the_batch_arrays():
+    model = MLP(2, [4, 1], seed=8)
+    X = np.random.default_rng(4).normal(size=(6, 2))
+    seen: list[weakref.ref[np.ndarray]] = []  # (Values have slots and no weak references; arrays do)
+
+    def traced(feeds: list[Value]) -> Value:
+        out = model(feeds)
+        seen.append(weakref.ref(out.data))
+        return out
+
+    tape = Tape.trace(traced, X)
+    gc.collect()
+    assert seen[0]() is None  # the graph it was compiled from is gone; the tape holds rows and rules
+    (before,) = tape.forward(X)
+    tape.free()
+    with pytest.raises(RuntimeError, match=r"run forward on a batch first"):
+        tape.backward([np.ones(6)])
+    (after,) = tape.forward(X)
+    np.testing.assert_array_equal(before, after)
