@@ -17,9 +17,11 @@ numbers in Python (a constant lane) would not change with the batch, so it is re
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,8 @@ class Tape:
                 )
         if len({id(x) for x in self.feeds}) != len(self.feeds):
             raise ValueError("Tape: a Value is given twice among the feeds: each feed is one column of X")
-        self._program = _compile(outs, self.feeds)
+        with _collector_paused():
+            self._program = _compile(outs, self.feeds)
         self._lanes = 0  # the batch size the stores below are made for
         self._values: Stores = {}
         self._edges: Stores = {}
@@ -86,7 +89,9 @@ class Tape:
             )
         # requires_grad=True on the feeds: every op on them is recorded, even where no parameter is.
         feeds = [Value(column, label=f"x{i}") for i, column in enumerate(array.T)]
-        return cls(fn(feeds), feeds)
+        with _collector_paused():
+            outputs = fn(feeds)
+        return cls(outputs, feeds)
 
     def forward(self, batch: Any) -> list[Any]:
         """The outputs on a batch (examples × feeds): each an array of lanes, or a number for a scalar."""
@@ -155,6 +160,22 @@ class Tape:
         )
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic collector off while a graph is built or compiled, as fit does for a step.
+
+    A graph has no reference cycles, so there is nothing for it to find; with it on, every few
+    hundred new objects it would scan the whole graph built so far (a third of a large compile).
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -180,8 +201,8 @@ class _Group:
         self.kinds = kinds  # of each input position (for Σ, each term)
         # While compiling, its nodes and their inputs (for Σ, the terms) in order; then let go, so
         # that the traced graph is freed, keeping only the count and the inputs' labels (for errors).
-        self.nodes: list[Value] = []
-        self.inputs: list[list[Value]] = []
+        self.nodes: list[int] = []
+        self.inputs: list[list[int]] = []
         self.size = 0
         self.labels: list[list[str]] = []
         self.needs = False  # whether a gradient flows through it to a leaf that requires grad
@@ -338,57 +359,67 @@ class _Program:
 
 def _compile(outputs: list[Value], feeds: list[Value]) -> _Program:
     """Sort the graph's nodes into groups, then lay out the stores (see _layout)."""
-    feed_ids = {id(x) for x in feeds}
     done: set[Value] = set()
     order: list[Value] = []
     for out in outputs:
         order += _post_order(out, done)
+    # Nodes by position in `order` from here on: lists indexed by position, not dicts of nodes.
+    position = {node: i for i, node in enumerate(order)}
+    inputs_of = [[position[x] for x in node._prev] for node in order]
+    ops = [node._op for node in order]
     # An addition used once, by an addition, is folded into that one's Σ: a neuron's chain
     # b + w₀x₀ + w₁x₁ + ... becomes one Σ of its terms. Outputs count as used twice: kept.
-    uses: dict[int, int] = {id(out): 2 for out in outputs}
-    user: dict[int, Value] = {}
-    for node in order:
-        for child in node._prev:
-            uses[id(child)] = uses.get(id(child), 0) + 1
-            user[id(child)] = node
-
-    def folded(node: Value) -> bool:
-        return node._op == "+" and uses.get(id(node)) == 1 and user[id(node)]._op == "+"
-
-    kind: dict[int, str] = {}
-    depth: dict[int, int] = {}
-    needs: dict[int, bool] = {}
+    uses, user = [0] * len(order), [0] * len(order)
+    for i, inputs in enumerate(inputs_of):
+        for j in inputs:
+            uses[j] += 1
+            user[j] = i
+    for out in outputs:
+        uses[position[out]] += 2
+    folded = [op == "+" and uses[i] == 1 and ops[user[i]] == "+" for i, op in enumerate(ops)]
+    fed = {position[x] for x in feeds if x in position}
+    kind, depth, needs = [""] * len(order), [0] * len(order), [False] * len(order)
     groups: dict[tuple[Any, ...], _Group] = {}
-    leaves: list[Value] = []
-    for node in order:
-        key = id(node)
-        if not node._prev:
-            kind[key], needs[key], depth[key] = _leaf_kind(node, key in feed_ids), False, 0
-            if kind[key] == "S":
-                needs[key] = node.requires_grad
-                leaves.append(node)
+    leaves: list[int] = []
+    for i, node in enumerate(order):
+        inputs = inputs_of[i]
+        if not inputs:
+            kind[i] = _leaf_kind(node, i in fed)
+            if kind[i] == "S":
+                needs[i] = node.requires_grad
+                leaves.append(i)
             continue
-        if folded(node):
+        if folded[i]:
             continue
-        if node._op == "+":
-            inputs, op = _terms(node, folded), _SUM
-        elif rule_of(node._op) is None:
-            raise ValueError(f"Tape: no rule for the op {node._op!r} of {describe(node)}")
-        else:
-            inputs, op = list(node._prev), node._op
-        kinds = tuple(kind[id(x)] for x in inputs)
-        kind[key] = "S" if op in _REDUCTIONS or "L" not in kinds else "L"
-        depth[key] = 1 + max(depth[id(x)] for x in inputs)
-        needs[key] = any(needs[id(x)] for x in inputs)
-        group_key = (depth[key], kind[key], kinds, op if op == _SUM else _op_key(node))
-        group = groups.get(group_key)
+        op = ops[i]
+        if op == "+":
+            inputs, op = _terms(i, inputs_of, folded), _SUM
+        elif rule_of(op) is None:
+            raise ValueError(f"Tape: no rule for the op {op!r} of {describe(node)}")
+        kinds = tuple([kind[j] for j in inputs])
+        kind[i] = "S" if op in _REDUCTIONS or "L" not in kinds else "L"
+        depth[i] = 1 + max([depth[j] for j in inputs])
+        needs[i] = any([needs[j] for j in inputs])
+        key = (depth[i], kind[i], kinds, op if op == _SUM else _op_key(node))
+        group = groups.get(key)
         if group is None:
-            group = groups[group_key] = _Group(kind[key], op, node, kinds)
-        group.nodes.append(node)
+            group = groups[key] = _Group(kind[i], op, node, kinds)
+        group.nodes.append(i)
         group.inputs.append(inputs)
-        group.needs = group.needs or needs[key]
-    in_order = sorted(groups.values(), key=lambda g: depth[id(g.nodes[0])])  # stable: a depth's groups
-    return _layout(outputs=outputs, feeds=feeds, groups=in_order, leaves=leaves, kind=kind, needs=needs)
+        group.needs = group.needs or needs[i]
+    in_order = sorted(groups.values(), key=lambda g: depth[g.nodes[0]])  # stable: a depth's groups
+    program = _layout(
+        order=order,
+        outputs=[position[out] for out in outputs],
+        feeds=[position.get(x, -1) for x in feeds],
+        groups=in_order,
+        leaves=leaves,
+        kind=kind,
+        needs=needs,
+    )
+    program.leaves = [order[i] for i in leaves]
+    program.grad_leaves = [leaf for leaf in program.leaves if leaf.requires_grad]
+    return program
 
 
 def _leaf_kind(node: Value, feed: bool) -> str:
@@ -404,14 +435,14 @@ def _leaf_kind(node: Value, feed: bool) -> str:
     return "S"
 
 
-def _terms(node: Value, folded: Callable[[Value], bool]) -> list[Value]:
+def _terms(node: int, inputs_of: list[list[int]], folded: list[bool]) -> list[int]:
     """The terms of a chain of additions, left to right: ((a + b) + c) + d gives [a, b, c, d]."""
-    terms: list[Value] = []
+    terms: list[int] = []
     stack = [node]
     while stack:
         x = stack.pop()
-        if x is node or folded(x):
-            stack.extend(reversed(x._prev))
+        if x == node or folded[x]:
+            stack.extend(reversed(inputs_of[x]))
         else:
             terms.append(x)
     return terms
@@ -419,32 +450,32 @@ def _terms(node: Value, folded: Callable[[Value], bool]) -> list[Value]:
 
 def _layout(
     *,
-    outputs: list[Value],
-    feeds: list[Value],
+    order: list[Value],
+    outputs: list[int],
+    feeds: list[int],
     groups: list[_Group],
-    leaves: list[Value],
-    kind: dict[int, str],
-    needs: dict[int, bool],
+    leaves: list[int],
+    kind: list[str],
+    needs: list[bool],
 ) -> _Program:
     """Give every node a row and every (consumer, input) pair an edge row, so that most reads are slices.
 
     Working down from the outputs, each group's nodes are put in the order their consumers read
     them: a layer's products in the order its sums take them as terms, so each sum reads a slice.
+    Nodes are positions in order (a feed the graph does not use is -1: its row is never read).
     """
     edge_count = {"L": 1, "S": 1}  # row 0 of each edge store stays 0: the padding of pulls
-    edges_of: dict[int, list[int]] = {}  # node → its edge rows, in the edge store of its kind
-
-    def first_edge(node: Value) -> float:
-        return min(edges_of.get(id(node), [math.inf]))
-
+    edges_of: list[list[int]] = [[] for _ in order]  # per node, its edge rows (in its kind's store)
+    first_edge = [math.inf] * len(order)  # per node, its first edge row: the order consumers read it
     seeds = []
     for out in outputs:
-        row = edge_count[kind[id(out)]]
-        edge_count[kind[id(out)]] += 1
-        edges_of.setdefault(id(out), []).append(row)
+        row = edge_count[kind[out]]
+        edge_count[kind[out]] += 1
+        edges_of[out].append(row)
+        first_edge[out] = min(first_edge[out], row)
         seeds.append(row)
     for group in reversed(groups):
-        pairs = sorted(zip(group.nodes, group.inputs), key=lambda pair: first_edge(pair[0]))
+        pairs = sorted(zip(group.nodes, group.inputs), key=lambda pair: first_edge[pair[0]])
         group.nodes = [node for node, _ in pairs]
         group.inputs = [inputs for _, inputs in pairs]
         kinds, k = group.kinds, len(group.nodes)
@@ -453,9 +484,7 @@ def _layout(
             group.runs = list(zip([0, *cuts], [*cuts, len(kinds)]))
         else:
             group.runs = [(p, p + 1) for p in range(len(kinds))]
-        group.position_needs = [
-            any(needs[id(inputs[p])] for inputs in group.inputs) for p in range(len(kinds))
-        ]
+        group.position_needs = [any([needs[inputs[p]] for inputs in group.inputs]) for p in range(len(kinds))]
         group.blocks = []
         for start, stop in group.runs:
             if not group.needs or not any(group.position_needs[start:stop]):
@@ -464,44 +493,49 @@ def _layout(
             store, size = kinds[start], stop - start
             first = edge_count[store]
             edge_count[store] += k * size
-            for i, inputs in enumerate(group.inputs):
-                for j in range(size):
-                    edges_of.setdefault(id(inputs[start + j]), []).append(first + i * size + j)
+            row = first
+            for inputs in group.inputs:
+                for j in inputs[start:stop]:
+                    edges_of[j].append(row)
+                    first_edge[j] = min(first_edge[j], row)
+                    row += 1
             group.blocks.append(slice(first, first + k * size))
     # Rows: the feeds (X's columns, one slice), the leaves, then each group's outputs, in order.
     row_count = {"L": 0, "S": 0}
-    row_of: dict[int, int] = {}
+    row_of = [0] * len(order)
 
-    def place(nodes: Sequence[Value], store: str) -> Index:
+    def place(nodes: Sequence[int], store: str) -> Index:
         first = row_count[store]
         for i, node in enumerate(nodes):
-            row_of[id(node)] = first + i
+            if node >= 0:
+                row_of[node] = first + i
         row_count[store] += len(nodes)
         return slice(first, first + len(nodes))
 
     feed_rows = place(feeds, "L")
-    leaves.sort(key=first_edge)
+    leaves.sort(key=first_edge.__getitem__)
     leaf_rows = place(leaves, "S")
     for group in groups:
         group.rows = place(group.nodes, group.kind)
     for group in groups:
         group.gathers = [
-            _index([row_of[id(inputs[p])] for inputs in group.inputs for p in range(start, stop)])
+            _index([row_of[j] for inputs in group.inputs for j in inputs[start:stop]])
             for start, stop in group.runs
         ]
-        group.pull = _pull_index([edges_of.get(id(node), []) for node in group.nodes])
-        group.size, group.labels = len(group.nodes), [[x.label for x in inputs] for inputs in group.inputs]
-        group.nodes, group.inputs = [], []
-    grad_leaves = [leaf for leaf in leaves if leaf.requires_grad]
+        group.pull = _pull_index([edges_of[node] for node in group.nodes])
+        group.size = len(group.nodes)
+        group.labels = [[order[j].label for j in inputs] for inputs in group.inputs]
+        group.nodes, group.inputs = [], []  # positions in a graph the tape lets go of
+    grad_leaves = [leaf for leaf in leaves if order[leaf].requires_grad]
     return _Program(
         groups=groups,
-        leaves=leaves,
-        grad_leaves=grad_leaves,
+        leaves=[],  # filled in by _compile, which holds the nodes
+        grad_leaves=[],
         feed_rows=feed_rows,
         leaf_rows=leaf_rows,
-        outputs=[(kind[id(out)], row_of[id(out)]) for out in outputs],
+        outputs=[(kind[out], row_of[out]) for out in outputs],
         seeds=seeds,
-        grad_pull=_pull_index([edges_of.get(id(leaf), []) for leaf in grad_leaves]),
+        grad_pull=_pull_index([edges_of[leaf] for leaf in grad_leaves]),
         rows=row_count,
         edges=edge_count,
     )

@@ -242,7 +242,7 @@ def _tape_of(model: Neuron | Layer | MLP, X: np.ndarray) -> Tape | None:
         return cached[1]
     if not any(key[1]):
         return None  # nothing to train: the graph's backward says so
-    tape = Tape.trace(model, X)
+    tape = Tape.trace(model, X[:1])  # the graph of one example: its shape is all a tape takes
     _TAPES[model] = (key, tape)
     return tape
 
