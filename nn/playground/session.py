@@ -23,7 +23,7 @@ from engine.draw import GraphTooLargeError, draw_dot, step_through
 
 from .._checks import check_int, check_real, show
 from ..diagnostics import gradient_flow
-from ..freezing import freeze_neuron, neuron_grad, unfreeze_neuron
+from ..freezing import freeze_neuron, frozen_neurons, neuron_grad, unfreeze_neuron
 from ..losses import binary_cross_entropy
 from ..module import MLP, Neuron, record
 from ..optim import Optimizer
@@ -169,6 +169,10 @@ class Session:
 
     def snapshot(self) -> dict[str, Any]:
         """Every live view's numbers: step, losses, curves, heatmaps, weights, gradients, gradient flow."""
+        with np.errstate(all="ignore"):  # a diverging model's overflow is drawn, not warned about
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         model, data = self._model, self._data
         train, test = self._measure("train"), self._measure("test")
         # One lane pass over each grid gives every neuron's output there.
@@ -176,6 +180,7 @@ class Session:
         logits = _finite(model.layer_outputs(self._output_grid)[-1])[:, 0]
         dead = set(dead_neurons(model, data.train_inputs)) if "relu" in _activations(model) else set()
         flow = gradient_flow(model).layers
+        frozen = set(frozen_neurons(model))
         layers = []
         for i, layer in enumerate(model.layers):
             act = layer.activation
@@ -187,7 +192,7 @@ class Session:
                     "bias_grad": number(n.b.grad),
                     "weights": [number(w.data) for w in n.w],
                     "grads": [number(w.grad) for w in n.w],
-                    "frozen": not n.b.requires_grad,
+                    "frozen": (i, j) in frozen,
                     "dead": (i, j) in dead,
                     "max_grad": number(neuron_grad(n)),
                 }
@@ -240,6 +245,7 @@ class Session:
         return {"loss": number(loss), "accuracy": number(float(np.mean((logits > 0) == (y == 1))))}
 
     def _record_history(self) -> None:
+        """The losses and accuracies now, added to the curves."""
         train, test = self._measure("train"), self._measure("test")
         row = [self._step, train["loss"], test["loss"], train["accuracy"], test["accuracy"]]
         for key, value in zip(_HISTORY_KEYS, row):
@@ -331,7 +337,7 @@ class Session:
             "layer": layer,
             "index": index,
             "activation": target.activation,
-            "frozen": not target.b.requires_grad,
+            "frozen": (layer, index) in frozen_neurons(model),
             "dead": dead,
             "delta": {
                 "size": NEURON_GRID,
@@ -352,16 +358,15 @@ class Session:
 
     def freeze(self, layer: int, index: int, frozen: bool) -> None:
         """Stop training that neuron (frozen=True), or train it again: nn.freezing.freeze_neuron."""
-        neuron = self._neuron("Session.freeze", layer, index)
+        self._neuron("Session.freeze", layer, index)
         if not isinstance(frozen, bool):
             raise ValueError(f"Session.freeze: frozen must be True or False, got {show(frozen)}")
-        if frozen == (not neuron.b.requires_grad):
+        if frozen == ((layer, index) in frozen_neurons(self._model)):
             return
         if not frozen:
             unfreeze_neuron(self._model, self._optimizer, layer, index)
             return
-        training = [n for lay in self._model.layers for n in lay.neurons if n.b.requires_grad]
-        if training == [neuron]:
+        if _training(self._model) == [(layer, index)]:
             raise ValueError(
                 f"Session.freeze: neuron {index} of layer {layer} is the last one training; with every "
                 "neuron frozen nothing would learn"
@@ -379,11 +384,14 @@ class Session:
                 f"Session.prune: neuron {index} is the last of layer {layer}; a layer needs at least one"
             )
         old = self._model
+        if _training(old) == [(layer, index)]:
+            raise ValueError(
+                f"Session.prune: neuron {index} of layer {layer} is the last one training; the others are "
+                "frozen, so nothing would learn"
+            )
+        # The frozen neurons stay frozen; those after the pruned one in its layer move up one.
         frozen = [
-            (i, j - (i == layer and j > index))
-            for i, lay in enumerate(old.layers)
-            for j, n in enumerate(lay.neurons)
-            if not n.b.requires_grad and (i, j) != (layer, index)
+            (i, j - (i == layer and j > index)) for i, j in frozen_neurons(old) if (i, j) != (layer, index)
         ]
         self._model = prune(old, [(layer, index)])
         # A new model needs a new optimizer (its state was per parameter of the old one) and loss.
@@ -408,6 +416,17 @@ class Session:
 
 
 _HISTORY_KEYS = ("step", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def _training(model: MLP) -> list[tuple[int, int]]:
+    """(layer, neuron) of every neuron not frozen."""
+    frozen = set(frozen_neurons(model))
+    return [
+        (i, j)
+        for i, layer in enumerate(model.layers)
+        for j in range(len(layer.neurons))
+        if (i, j) not in frozen
+    ]
 
 
 def _activations(model: MLP) -> set[str]:
