@@ -84,6 +84,7 @@ class Session:
         self._output_grid = features(grid(extent, OUTPUT_GRID), settings.features)
         # The batch is at most the training set (a 10 % split of 50 points has 5).
         self._batch = min(settings.batch_size, len(self._data.train_y))
+        self._all_inputs = np.concatenate([self._data.train_inputs, self._data.test_inputs])
         self._build()
 
     def _build(self) -> None:
@@ -103,7 +104,7 @@ class Session:
 
     @property
     def settings(self) -> Settings:
-        """The settings this session was made from."""
+        """The settings: those it was made from, with a new init_seed after reset(new_weights=True)."""
         return self._settings
 
     @property
@@ -128,6 +129,7 @@ class Session:
         epochs = check_real("Session.train", "epochs", epochs, "> 0", lambda x: x > 0.0)
         if self.diverged is not None:
             return
+        # Less a hair: 1.2 · 250 / 10 is 30.000000000000004 in floats, and 30 steps are meant.
         steps = math.ceil(epochs * len(self._data.train_y) / self._batch - 1e-9)
         # Batches are drawn from a seed made of data_seed and the step: the same calls repeat exactly.
         seed = np.random.SeedSequence([self._settings.data_seed, self._step])
@@ -155,6 +157,7 @@ class Session:
         for layer, grads in zip(self._model.layers, self._max_grads):
             for neuron, kept in zip(layer.neurons, grads):
                 kept.append(number(neuron_grad(neuron)))
+                _thin(kept)
         self._record_history()
 
     def reset(self, new_weights: bool = False) -> None:
@@ -174,7 +177,7 @@ class Session:
 
     def _snapshot(self) -> dict[str, Any]:
         model, data = self._model, self._data
-        train, test = self._measure("train"), self._measure("test")
+        train, test = self._measure()
         # One lane pass over each grid gives every neuron's output there.
         on_grid = _finite(model.layer_outputs(self._neuron_grid))
         logits = _finite(model.layer_outputs(self._output_grid)[-1])[:, 0]
@@ -234,27 +237,21 @@ class Session:
             "test": {"x": _points(d.test_xy), "y": d.test_y.tolist()},
         }
 
-    def _measure(self, split: str) -> dict[str, float | None]:
-        """The split's mean binary cross-entropy and accuracy, without a graph."""
-        X, y = self._split(split)
+    def _measure(self) -> tuple[dict[str, float | None], dict[str, float | None]]:
+        """Each split's mean binary cross-entropy and accuracy, without a graph (one lane pass for both)."""
+        data = self._data
         with no_grad(), np.errstate(all="ignore"):
-            logits = self._model.layer_outputs(X)[-1][:, 0]
-            if not np.isfinite(logits).all():
-                return {"loss": None, "accuracy": None}
-            loss = binary_cross_entropy(Value(logits), y).data
-        return {"loss": number(loss), "accuracy": number(float(np.mean((logits > 0) == (y == 1))))}
+            logits = self._model.layer_outputs(self._all_inputs)[-1][:, 0]
+        n = len(data.train_y)
+        return _scores(logits[:n], data.train_y), _scores(logits[n:], data.test_y)
 
     def _record_history(self) -> None:
         """The losses and accuracies now, added to the curves."""
-        train, test = self._measure("train"), self._measure("test")
+        train, test = self._measure()
         row = [self._step, train["loss"], test["loss"], train["accuracy"], test["accuracy"]]
         for key, value in zip(_HISTORY_KEYS, row):
             self._history[key].append(value)
-        if len(self._history["step"]) > HISTORY_LIMIT:
-            # Every other point of the older half goes: the recent curve stays detailed.
-            half = HISTORY_LIMIT // 2
-            for values in self._history.values():
-                values[:half] = values[:half:2]
+            _thin(self._history[key])
 
     def _split(self, split: str, method: str = "Session.point") -> tuple[np.ndarray, np.ndarray]:
         if split == "train":
@@ -416,6 +413,22 @@ class Session:
 
 
 _HISTORY_KEYS = ("step", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def _thin(values: list[Any]) -> None:
+    """Past HISTORY_LIMIT entries, every other one of the older half goes: the recent curve stays whole."""
+    if len(values) > HISTORY_LIMIT:
+        half = HISTORY_LIMIT // 2
+        values[:half] = values[:half:2]
+
+
+def _scores(logits: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
+    """The mean binary cross-entropy and the accuracy of these logits (None for a diverged model's)."""
+    if not np.isfinite(logits).all():
+        return {"loss": None, "accuracy": None}
+    with no_grad():
+        loss = binary_cross_entropy(Value(logits), y).data
+    return {"loss": number(loss), "accuracy": number(float(np.mean((logits > 0) == (y == 1))))}
 
 
 def _training(model: MLP) -> list[tuple[int, int]]:
