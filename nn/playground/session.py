@@ -42,7 +42,16 @@ from .settings import (
     make_optimizer,
 )
 
-__all__ = ["HISTORY_LIMIT", "INPUT_GRID", "NEURON_GRID", "OUTPUT_GRID", "Session", "heatmap"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "INPUT_GRID",
+    "NEURON_GRID",
+    "OUTPUT_GRID",
+    "Session",
+    "grid",
+    "heatmap",
+    "number",
+]
 
 NEURON_GRID = 32  # cells per side of a neuron's (and an input's) heatmap
 INPUT_GRID = 32
@@ -71,7 +80,11 @@ def number(x: float) -> float | None:
 
 
 class Session:
-    """One learner's session: the data, model and optimizer of a Settings, trained on request."""
+    """One learner's session: the data, model and optimizer of a Settings, trained on request.
+
+    Not thread-safe: one call at a time (a server training in a worker thread waits for it to end
+    before asking for a point or a neuron, which run backward on the same model).
+    """
 
     def __init__(self, settings: Settings) -> None:
         if not isinstance(settings, Settings):
@@ -132,7 +145,7 @@ class Session:
         # Less a hair: 1.2 · 250 / 10 is 30.000000000000004 in floats, and 30 steps are meant.
         steps = math.ceil(epochs * len(self._data.train_y) / self._batch - 1e-9)
         # Batches are drawn from a seed made of data_seed and the step: the same calls repeat exactly.
-        seed = np.random.SeedSequence([self._settings.data_seed, self._step])
+        seed = int(np.random.SeedSequence([self._settings.data_seed, self._step]).generate_state(1)[0])
 
         def count(step: int, history: object) -> None:
             self._step += 1
@@ -149,7 +162,7 @@ class Session:
                     steps,
                     self._batch,
                     progress=False,
-                    seed=seed,  # type: ignore[arg-type]  # fit takes numpy's SeedSequence too
+                    seed=seed,
                     callback=count,
                 )
         except FloatingPointError as err:  # fit's advice: lower the learning rate...
