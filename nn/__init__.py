@@ -10,7 +10,7 @@ nn.freezing (freezing converged neurons), and nn.draw (the network view).
 from . import diagnostics, draw, freezing, init, plots, pruning
 from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, standardize
 from .interop import to_torch
-from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l2_penalty, mse_loss, softmax
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l1_penalty, l2_penalty, mse_loss, softmax
 from .module import MLP, Layer, Module, Neuron, record
 from .optim import SGD, Adam, Optimizer
 from .serialize import load, save
@@ -34,6 +34,7 @@ __all__ = [
     "freezing",
     "hinge_loss",
     "init",
+    "l1_penalty",
     "l2_penalty",
     "load",
     "make_blobs",

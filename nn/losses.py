@@ -26,6 +26,7 @@ __all__ = [
     "binary_cross_entropy",
     "cross_entropy",
     "hinge_loss",
+    "l1_penalty",
     "l2_penalty",
     "mse_loss",
     "softmax",
@@ -124,6 +125,13 @@ def _cross_entropy_lanes(zs: list[Value], labels: Iterable[int] | int, reduction
     # z_y − m of each lane: the label's one-hot column picks it (the other classes times 0, exactly 0).
     picked = _sum([s * (ys == j).astype(np.float64) for j, s in enumerate(shifted)])
     return _reduce("cross_entropy", [_sum([s.exp() for s in shifted]).log() - picked], reduction)
+
+
+def l1_penalty(params: Iterable[Value], alpha: float = 1e-4) -> Value:
+    """R = α · Σ |p|, the lasso: its slope α·sign(p) does not shrink with p, so small weights reach 0."""
+    alpha = non_negative("l1_penalty", "alpha", alpha)
+    ps = _values("l1_penalty", params, "parameter")
+    return alpha * _sum([p.abs() for p in ps])
 
 
 def l2_penalty(params: Iterable[Value], alpha: float = 1e-4) -> Value:

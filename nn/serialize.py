@@ -21,7 +21,7 @@ try:  # POSIX: a save holds a lock on its temporary file, so a later save can te
 except ImportError:  # Windows: no cleanup of temporary files left by a killed save
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FORMAT", "load", "save"]
+__all__ = ["FORMAT", "dumps", "load", "save"]
 
 FORMAT = "backprop-lab model"
 VERSION = 1
@@ -36,21 +36,33 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     written through to the file it points to, and a save removes the temporary files that saves
     of the same path killed mid-write left behind.
     """
-    if not isinstance(model, (Neuron, Layer, MLP)):
-        raise TypeError(
-            f"save: can save a Neuron, Layer or MLP, got {type(model).__name__}; "
-            "for another Module, save its state_dict() yourself"
-        )
-    state = {name: _parameter(name, x) for name, x in model.state_dict().items()}
-    document = {"format": FORMAT, "version": VERSION, "model": model.config(), "parameters": state}
-    text = json.dumps(document, indent=1, allow_nan=False)  # repr-exact floats: a load gives the same bits
+    text = _text("save", model)
     try:
         # Through a symlink: replacing the link itself would turn it into a file of its own.
-        _write_atomically(Path(os.path.realpath(path)), text + "\n")
+        _write_atomically(Path(os.path.realpath(path)), text)
     except OSError as err:  # name the file the caller asked for, not the temporary one
         if err.errno is None:
             raise OSError(f"save: {os.fspath(path)}: {err}") from None
         raise OSError(err.errno, f"save: {err.strerror}", os.fspath(path)) from None
+
+
+def dumps(model: Module) -> str:
+    """The JSON text save writes, as a str (to send a model elsewhere than a file)."""
+    return _text("dumps", model)
+
+
+def _text(fn: str, model: Module) -> str:
+    """model's file: {"format", "version", "model": its config, "parameters": its state_dict}."""
+    if not isinstance(model, (Neuron, Layer, MLP)):
+        raise TypeError(
+            f"{fn}: can save a Neuron, Layer or MLP, got {type(model).__name__}; "
+            "for another Module, save its state_dict() yourself"
+        )
+    state = {name: _parameter(fn, name, x) for name, x in model.state_dict().items()}
+    document = {"format": FORMAT, "version": VERSION, "model": model.config(), "parameters": state}
+    return (
+        json.dumps(document, indent=1, allow_nan=False) + "\n"
+    )  # repr-exact floats: a load gives the same bits
 
 
 def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
@@ -108,16 +120,16 @@ def load(path: str | os.PathLike[str], model: Module | None = None) -> Module:
 # -- checking a file ------------------------------------------------------------------------------
 
 
-def _parameter(name: str, x: object) -> float:
+def _parameter(fn: str, name: str, x: object) -> float:
     """A parameter's value as the float JSON will hold, or an error naming the parameter."""
     if not is_real(x):
-        raise TypeError(f"save: parameter {name} must be a number, got {described(x)}")
+        raise TypeError(f"{fn}: parameter {name} must be a number, got {described(x)}")
     try:
         value = float(x)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise ValueError(f"save: parameter {name} is {value}: the model has diverged, so it is not saved")
+        raise ValueError(f"{fn}: parameter {name} is {value}: the model has diverged, so it is not saved")
     return value
 
 
