@@ -4,8 +4,9 @@ A Starlette app served by uvicorn on 127.0.0.1. Every HTTP request and WebSocket
 this server as its Host (and, when the browser sends one, its Origin), so a web page elsewhere cannot
 reach it through DNS rebinding or a cross-site WebSocket. Each connection owns one Session, touched
 only by the connection's one worker thread: while playing, that thread trains one epoch per update and
-the page acknowledges each snapshot before the next is sent, so a slow page never builds a queue and
-the event loop stays free to hear Pause. A closed tab ends its connection, its worker and its session.
+the page acknowledges each snapshot it has drawn; with IN_FLIGHT (2) unacknowledged the next epoch
+waits, so a slow page never builds a queue, and the event loop stays free to hear Pause. A closed tab
+ends its connection, its worker and its session.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ __all__ = ["LOCAL_HOSTS", "WORKER_NAME", "bind", "make_app", "run", "start"]
 
 STATIC = Path(__file__).with_name("static")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-WORKER_NAME = "playground-session"  # the worker threads' name prefix (a test watches them end)
+WORKER_NAME = "playground-session"
+# Snapshots the page may hold unacknowledged while playing: the one it is drawing and the next, which
+# the worker trains meanwhile. A slow page still never builds a queue; a fast one never waits for
+# the round trip of an ack before the next epoch starts.
+IN_FLIGHT = 2  # the worker threads' name prefix (a test watches them end)
 # uvicorn closes the connection on a frame past this; messages past protocol.MAX_MESSAGE (16 KiB) but
 # under it are answered with an error, as every other bad message is, and the connection stays open.
 WS_MAX_SIZE = 256 * 1024
@@ -130,8 +135,8 @@ class Connection:
         self.session: Session | None = None  # from the page's first settings message
         self.playing = False
         self.unacked = 0  # snapshots sent and not yet acknowledged by the page
-        self.acked = asyncio.Event()
-        self.acked.set()
+        self.room = asyncio.Event()  # set while unacked < IN_FLIGHT: the play loop may train the next
+        self.room.set()
         self.player: asyncio.Task[None] | None = None
         self.sending = asyncio.Lock()  # the play loop and the message handler both send
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
@@ -197,7 +202,8 @@ class Connection:
 
     async def send_snapshot(self, snapshot: dict[str, Any], query: str) -> None:
         self.unacked += 1
-        self.acked.clear()
+        if self.unacked >= IN_FLIGHT:
+            self.room.clear()
         await self.send({"type": "snapshot", "playing": self.playing, "query": query, **snapshot})
 
     async def call(self, job: Callable[[], T]) -> T:
@@ -241,8 +247,8 @@ class Connection:
 
     async def on_ack(self, message: Message) -> None:
         self.unacked = max(0, self.unacked - 1)
-        if self.unacked == 0:
-            self.acked.set()
+        if self.unacked < IN_FLIGHT:
+            self.room.set()
 
     async def on_step(self, message: Message) -> None:
         session = self.need(message)
@@ -305,7 +311,7 @@ class Connection:
     # -- playing ---------------------------------------------------------------------------------------
 
     async def play(self) -> None:
-        """Train an epoch, send its snapshot, wait for the page's ack; until paused or diverged."""
+        """Train an epoch and send its snapshot, while the page has room for it; until paused or diverged."""
 
         def epoch() -> tuple[dict[str, Any], str] | None:
             if not self.playing or self.session is None:  # paused (or rebuilt) while this job waited
@@ -315,7 +321,7 @@ class Connection:
 
         try:
             while self.playing:
-                await self.acked.wait()
+                await self.room.wait()
                 update = await self.call(epoch) if self.playing else None
                 if update is None:
                     return
