@@ -11,7 +11,8 @@ import nn
 
 NAMES = {
     *("Module", "Neuron", "Layer", "MLP", "record"),
-    *("mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "softmax", "l1_penalty", "l2_penalty"),
+    *("mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "softmax"),
+    *("l1_penalty", "l2_penalty"),
     *("SGD", "Adam", "Optimizer"),
     *("make_moons", "make_circles", "make_spiral", "make_xor", "make_blobs", "standardize"),
     *("fit", "predict", "accuracy", "History"),

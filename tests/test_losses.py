@@ -22,6 +22,7 @@ from nn.losses import (
     binary_cross_entropy,
     cross_entropy,
     hinge_loss,
+    l1_penalty,
     l2_penalty,
     mse_loss,
     softmax,
@@ -120,6 +121,17 @@ def l2(params, alpha):
     )
 
 
+def l1(params, alpha):
+    # No parameter at 0: |p| has a kink there, where central differences see no slope.
+    return LossCase(
+        f"l1_{alpha:g}",
+        tuple(params),
+        lambda vs: l1_penalty(vs, alpha=alpha),
+        lambda p: alpha * float(np.sum(np.abs(p))),
+        lambda torch, x: alpha * x.abs().sum(),
+    )
+
+
 CASES = [
     mse([0.5, -1.2, 3.0], [1.0, 0.0, 2.5]),
     mse([0.5, -1.2, 3.0], [1.0, 0.0, 2.5], "sum"),
@@ -140,6 +152,8 @@ CASES = [
     ce([[0.3, -0.4]], [1], name="ce_two_classes"),
     l2([0.5, -2.0, 3.0], 1e-4),
     l2([0.5, -2.0, 3.0], 0.1),
+    l1([0.5, -2.0, 3.0], 1e-4),
+    l1([0.5, -2.0, 3.0, -0.25], 0.1),
 ]
 IDS = [case.name for case in CASES]
 
@@ -253,6 +267,14 @@ def test_mean_is_sum_over_n() -> None:
     assert binary_cross_entropy(vs, ys).data == pytest.approx(total / 4, rel=1e-15)
 
 
+@pytest.mark.parametrize(("p", "slope"), [(2.0, 0.5), (-3.0, -0.5), (0.0, 0.0)])
+def test_l1_slope_is_alpha_times_the_sign(p: float, slope: float) -> None:
+    # α·sign(p), the same however small p is: what drives small weights to exactly 0 (0 at 0, as torch).
+    v = Value(p)
+    l1_penalty([v], alpha=0.5).backward()
+    assert v.grad == slope
+
+
 def test_losses_keep_predictions_and_targets_unchanged_and_grads_flow_to_preds_only() -> None:
     p = Value(0.5, label="p")
     loss = mse_loss([p], [2.0]) + l2_penalty([p], alpha=0.5)
@@ -349,6 +371,9 @@ ERRORS = [
     ("softmax_empty", lambda: softmax([]), ValueError, ["softmax: got no logits"]),
     ("l2_empty", lambda: l2_penalty(iter([])), ValueError, ["l2_penalty: got no parameters"]),
     ("l2_alpha", lambda: l2_penalty([a], alpha=-1.0), ValueError, ["l2_penalty: alpha", "-1.0"]),
+    ("l1_empty", lambda: l1_penalty(iter([])), ValueError, ["l1_penalty: got no parameters"]),
+    ("l1_alpha", lambda: l1_penalty([a], alpha=-1.0), ValueError, ["l1_penalty: alpha", "-1.0"]),
+    ("l1_value", lambda: l1_penalty([a, 2.0]), TypeError, ["l1_penalty: parameter 1 must be a Value"]),
 ]
 
 
@@ -409,6 +434,7 @@ UNORDERED = [
     ("ce_set_row", lambda: cross_entropy([{a, b}], [0]), "the logits of example 0 must be an ordered"),
     ("softmax_set", lambda: softmax({a, b, c}), "softmax: the logits must be an ordered sequence"),
     ("l2_set", lambda: l2_penalty({a, b}), "l2_penalty: the parameters must be an ordered sequence"),
+    ("l1_set", lambda: l1_penalty({a, b}), "l1_penalty: the parameters must be an ordered sequence"),
 ]
 
 

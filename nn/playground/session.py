@@ -23,7 +23,7 @@ from engine.draw import GraphTooLargeError, draw_dot, step_through
 
 from .._checks import check_int, check_real, show
 from ..diagnostics import gradient_flow
-from ..freezing import freeze_neuron, neuron_grad, unfreeze_neuron
+from ..freezing import freeze_neuron, frozen_neurons, neuron_grad, unfreeze_neuron
 from ..losses import binary_cross_entropy
 from ..module import MLP, Neuron, record
 from ..optim import Optimizer
@@ -42,7 +42,16 @@ from .settings import (
     make_optimizer,
 )
 
-__all__ = ["HISTORY_LIMIT", "INPUT_GRID", "NEURON_GRID", "OUTPUT_GRID", "Session", "heatmap"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "INPUT_GRID",
+    "NEURON_GRID",
+    "OUTPUT_GRID",
+    "Session",
+    "grid",
+    "heatmap",
+    "number",
+]
 
 NEURON_GRID = 32  # cells per side of a neuron's (and an input's) heatmap
 INPUT_GRID = 32
@@ -71,7 +80,11 @@ def number(x: float) -> float | None:
 
 
 class Session:
-    """One learner's session: the data, model and optimizer of a Settings, trained on request."""
+    """One learner's session: the data, model and optimizer of a Settings, trained on request.
+
+    Not thread-safe: one call at a time (a server training in a worker thread waits for it to end
+    before asking for a point or a neuron, which run backward on the same model).
+    """
 
     def __init__(self, settings: Settings) -> None:
         if not isinstance(settings, Settings):
@@ -84,6 +97,7 @@ class Session:
         self._output_grid = features(grid(extent, OUTPUT_GRID), settings.features)
         # The batch is at most the training set (a 10 % split of 50 points has 5).
         self._batch = min(settings.batch_size, len(self._data.train_y))
+        self._all_inputs = np.concatenate([self._data.train_inputs, self._data.test_inputs])
         self._build()
 
     def _build(self) -> None:
@@ -103,7 +117,7 @@ class Session:
 
     @property
     def settings(self) -> Settings:
-        """The settings this session was made from."""
+        """The settings: those it was made from, with a new init_seed after reset(new_weights=True)."""
         return self._settings
 
     @property
@@ -128,9 +142,10 @@ class Session:
         epochs = check_real("Session.train", "epochs", epochs, "> 0", lambda x: x > 0.0)
         if self.diverged is not None:
             return
+        # Less a hair: 1.2 · 250 / 10 is 30.000000000000004 in floats, and 30 steps are meant.
         steps = math.ceil(epochs * len(self._data.train_y) / self._batch - 1e-9)
         # Batches are drawn from a seed made of data_seed and the step: the same calls repeat exactly.
-        seed = np.random.SeedSequence([self._settings.data_seed, self._step])
+        seed = int(np.random.SeedSequence([self._settings.data_seed, self._step]).generate_state(1)[0])
 
         def count(step: int, history: object) -> None:
             self._step += 1
@@ -147,7 +162,7 @@ class Session:
                     steps,
                     self._batch,
                     progress=False,
-                    seed=seed,  # type: ignore[arg-type]  # fit takes numpy's SeedSequence too
+                    seed=seed,
                     callback=count,
                 )
         except FloatingPointError as err:  # fit's advice: lower the learning rate...
@@ -155,6 +170,7 @@ class Session:
         for layer, grads in zip(self._model.layers, self._max_grads):
             for neuron, kept in zip(layer.neurons, grads):
                 kept.append(number(neuron_grad(neuron)))
+                _thin(kept)
         self._record_history()
 
     def reset(self, new_weights: bool = False) -> None:
@@ -169,13 +185,18 @@ class Session:
 
     def snapshot(self) -> dict[str, Any]:
         """Every live view's numbers: step, losses, curves, heatmaps, weights, gradients, gradient flow."""
+        with np.errstate(all="ignore"):  # a diverging model's overflow is drawn, not warned about
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         model, data = self._model, self._data
-        train, test = self._measure("train"), self._measure("test")
+        train, test = self._measure()
         # One lane pass over each grid gives every neuron's output there.
         on_grid = _finite(model.layer_outputs(self._neuron_grid))
         logits = _finite(model.layer_outputs(self._output_grid)[-1])[:, 0]
         dead = set(dead_neurons(model, data.train_inputs)) if "relu" in _activations(model) else set()
         flow = gradient_flow(model).layers
+        frozen = set(frozen_neurons(model))
         layers = []
         for i, layer in enumerate(model.layers):
             act = layer.activation
@@ -187,7 +208,7 @@ class Session:
                     "bias_grad": number(n.b.grad),
                     "weights": [number(w.data) for w in n.w],
                     "grads": [number(w.grad) for w in n.w],
-                    "frozen": not n.b.requires_grad,
+                    "frozen": (i, j) in frozen,
                     "dead": (i, j) in dead,
                     "max_grad": number(neuron_grad(n)),
                 }
@@ -229,26 +250,21 @@ class Session:
             "test": {"x": _points(d.test_xy), "y": d.test_y.tolist()},
         }
 
-    def _measure(self, split: str) -> dict[str, float | None]:
-        """The split's mean binary cross-entropy and accuracy, without a graph."""
-        X, y = self._split(split)
+    def _measure(self) -> tuple[dict[str, float | None], dict[str, float | None]]:
+        """Each split's mean binary cross-entropy and accuracy, without a graph (one lane pass for both)."""
+        data = self._data
         with no_grad(), np.errstate(all="ignore"):
-            logits = self._model.layer_outputs(X)[-1][:, 0]
-            if not np.isfinite(logits).all():
-                return {"loss": None, "accuracy": None}
-            loss = binary_cross_entropy(Value(logits), y).data
-        return {"loss": number(loss), "accuracy": number(float(np.mean((logits > 0) == (y == 1))))}
+            logits = self._model.layer_outputs(self._all_inputs)[-1][:, 0]
+        n = len(data.train_y)
+        return _scores(logits[:n], data.train_y), _scores(logits[n:], data.test_y)
 
     def _record_history(self) -> None:
-        train, test = self._measure("train"), self._measure("test")
+        """The losses and accuracies now, added to the curves."""
+        train, test = self._measure()
         row = [self._step, train["loss"], test["loss"], train["accuracy"], test["accuracy"]]
         for key, value in zip(_HISTORY_KEYS, row):
             self._history[key].append(value)
-        if len(self._history["step"]) > HISTORY_LIMIT:
-            # Every other point of the older half goes: the recent curve stays detailed.
-            half = HISTORY_LIMIT // 2
-            for values in self._history.values():
-                values[:half] = values[:half:2]
+            _thin(self._history[key])
 
     def _split(self, split: str, method: str = "Session.point") -> tuple[np.ndarray, np.ndarray]:
         if split == "train":
@@ -331,7 +347,7 @@ class Session:
             "layer": layer,
             "index": index,
             "activation": target.activation,
-            "frozen": not target.b.requires_grad,
+            "frozen": (layer, index) in frozen_neurons(model),
             "dead": dead,
             "delta": {
                 "size": NEURON_GRID,
@@ -352,16 +368,15 @@ class Session:
 
     def freeze(self, layer: int, index: int, frozen: bool) -> None:
         """Stop training that neuron (frozen=True), or train it again: nn.freezing.freeze_neuron."""
-        neuron = self._neuron("Session.freeze", layer, index)
+        self._neuron("Session.freeze", layer, index)
         if not isinstance(frozen, bool):
             raise ValueError(f"Session.freeze: frozen must be True or False, got {show(frozen)}")
-        if frozen == (not neuron.b.requires_grad):
+        if frozen == ((layer, index) in frozen_neurons(self._model)):
             return
         if not frozen:
             unfreeze_neuron(self._model, self._optimizer, layer, index)
             return
-        training = [n for lay in self._model.layers for n in lay.neurons if n.b.requires_grad]
-        if training == [neuron]:
+        if _training(self._model) == [(layer, index)]:
             raise ValueError(
                 f"Session.freeze: neuron {index} of layer {layer} is the last one training; with every "
                 "neuron frozen nothing would learn"
@@ -379,11 +394,14 @@ class Session:
                 f"Session.prune: neuron {index} is the last of layer {layer}; a layer needs at least one"
             )
         old = self._model
+        if _training(old) == [(layer, index)]:
+            raise ValueError(
+                f"Session.prune: neuron {index} of layer {layer} is the last one training; the others are "
+                "frozen, so nothing would learn"
+            )
+        # The frozen neurons stay frozen; those after the pruned one in its layer move up one.
         frozen = [
-            (i, j - (i == layer and j > index))
-            for i, lay in enumerate(old.layers)
-            for j, n in enumerate(lay.neurons)
-            if not n.b.requires_grad and (i, j) != (layer, index)
+            (i, j - (i == layer and j > index)) for i, j in frozen_neurons(old) if (i, j) != (layer, index)
         ]
         self._model = prune(old, [(layer, index)])
         # A new model needs a new optimizer (its state was per parameter of the old one) and loss.
@@ -408,6 +426,33 @@ class Session:
 
 
 _HISTORY_KEYS = ("step", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def _thin(values: list[Any]) -> None:
+    """Past HISTORY_LIMIT entries, every other one of the older half goes: the recent curve stays whole."""
+    if len(values) > HISTORY_LIMIT:
+        half = HISTORY_LIMIT // 2
+        values[:half] = values[:half:2]
+
+
+def _scores(logits: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
+    """The mean binary cross-entropy and the accuracy of these logits (None for a diverged model's)."""
+    if not np.isfinite(logits).all():
+        return {"loss": None, "accuracy": None}
+    with no_grad():
+        loss = binary_cross_entropy(Value(logits), y).data
+    return {"loss": number(loss), "accuracy": number(float(np.mean((logits > 0) == (y == 1))))}
+
+
+def _training(model: MLP) -> list[tuple[int, int]]:
+    """(layer, neuron) of every neuron not frozen."""
+    frozen = set(frozen_neurons(model))
+    return [
+        (i, j)
+        for i, layer in enumerate(model.layers)
+        for j in range(len(layer.neurons))
+        if (i, j) not in frozen
+    ]
 
 
 def _activations(model: MLP) -> set[str]:
