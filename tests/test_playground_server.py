@@ -430,3 +430,29 @@ def test_the_module_refuses_a_bad_port() -> None:
     )
     assert result.returncode == 2
     assert "--port must be from 0 to 65535, got 70000" in result.stderr
+
+
+def test_import_nn_leaves_the_web_stack_alone() -> None:
+    web = "{'starlette', 'uvicorn', 'websockets', 'IPython'}"
+    code = f"import sys, nn, nn.playground; print(sorted({{m.split('.')[0] for m in sys.modules}} & {web}))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_show_embeds_the_page_from_one_background_server() -> None:
+    pytest.importorskip("IPython", reason="show() is for Jupyter (IPython)")
+    from nn.playground import show  # noqa: PLC0415
+
+    frame = show(height=700)
+    again = show()
+    assert frame.src == again.src and frame.src.startswith("http://127.0.0.1:")
+    assert frame.height == 700 and again.width == "100%"
+    with urllib.request.urlopen(frame.src, timeout=10) as response:
+        assert response.status == 200 and b"<title>" in response.read()

@@ -30,6 +30,7 @@
     dataVersion: 0,
     snapshot: null,           // the last "snapshot" message
     query: null,              // the settings query the controls show
+    settingsPending: 0,       // settings sent and not yet answered
     playing: false,
     structure: "",            // what the network drawing was built for
     geometry: null,
@@ -178,6 +179,7 @@
   function sendSettings() {
     page.playing = false;
     closePanels();
+    page.settingsPending += 1;
     send({ type: "settings", query: settingsQuery() });
   }
 
@@ -225,6 +227,7 @@
     clearTimeout(errorTimer);
     errorTimer = setTimeout(() => { banner.hidden = true; }, 12000);
     if (message.request === "settings") {
+      page.settingsPending = Math.max(0, page.settingsPending - 1);
       if (!page.snapshot) {
         // the URL asked for something the server refuses: start from the defaults instead
         page.settings = {};
@@ -240,6 +243,7 @@
   // -- data: the points ----------------------------------------------------------------------------------------
 
   function onData(message) {
+    page.settingsPending = Math.max(0, page.settingsPending - 1);
     page.data = message;
     page.dataVersion += 1;
     drawPoints();
@@ -340,7 +344,9 @@
     const first = page.snapshot === null;
     page.snapshot = snap;
     setPlaying(snap.playing);
-    if (snap.query !== page.query) adopt(snap.query); // not every update: a slider may be in the learner's hand
+    // Not every update (a slider may be in the learner's hand), and not while the controls are ahead
+    // of the server (an update trained before the new settings arrived still shows the old ones).
+    if (snap.query !== page.query && page.settingsPending === 0) adopt(snap.query);
     $("step-count").textContent = snap.step.toLocaleString("en");
     $("epoch-count").textContent = short(snap.epoch);
     $("train-loss").textContent = fixed(snap.train.loss);
@@ -440,7 +446,7 @@
       const node = tile(x, y, `Feature ${feature.label}${used ? "" : " (not used)"}`, { feature: feature.name });
       node.classList.toggle("inactive", !used);
       node.setAttribute("aria-pressed", String(used));
-      paint(node.firstChild, feature.heatmap, 32);
+      paint(node.firstChild, feature.heatmap, 32, page.view.discretize);
       net.appendChild(node);
       const label = document.createElement("div");
       label.className = "node-label";
@@ -539,7 +545,7 @@
         const node = net.querySelector(`.node[data-layer="${l}"][data-index="${j}"]`);
         if (!node) return;
         if (l === last) paint(node.firstChild, snap.output.heatmap, snap.output.size, page.view.discretize);
-        else paint(node.firstChild, n.heatmap, 32);
+        else paint(node.firstChild, n.heatmap, 32, page.view.discretize);
         node.classList.toggle("frozen", n.frozen);
         node.classList.toggle("dead", n.dead);
         node.classList.toggle("selected", Boolean(page.neuron && page.neuron.layer === l && page.neuron.index === j));
@@ -925,7 +931,8 @@
           : "Edges: weights (blue positive, orange negative; width |w|)";
       }
       if (page.snapshot) {
-        updateNetwork(page.snapshot);
+        if (key === "discretize") page.structure = ""; // the features' pictures are drawn when built
+        drawNetwork(page.snapshot);
         drawOutput();
       }
     });
