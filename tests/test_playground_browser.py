@@ -167,6 +167,7 @@ def test_the_page_loads_with_its_labelled_controls(tab: Tab) -> None:
     assert page.locator("#network .node[data-feature]").count() == 7
     assert page.locator("#data-points .train circle").count() == 250
     assert "dataset=circles" in page.url and "hidden=4,2" in page.url
+    assert page.locator("#hover-canvas").is_hidden()  # the output panel shows the output itself
     tab.shot("01-initial")
 
 
@@ -293,7 +294,10 @@ def test_the_views_gradients_discretize_and_no_test_data(tab: Tab) -> None:
     assert page.locator("#data-points .test").get_attribute("display") == "none"
     page.locator("#network .node[data-layer='1'][data-index='0']").hover()
     assert page.locator("#hover-label").inner_text() == "Layer 2, neuron 1"
+    assert page.locator("#hover-canvas").is_visible()  # the neuron's picture, enlarged onto the output
     tab.shot("08-gradients-discretized-hover")
+    page.mouse.move(5, 5)
+    assert page.locator("#hover-canvas").is_hidden()
 
 
 def test_divergence_pauses_with_the_advice(tab: Tab) -> None:
