@@ -202,7 +202,7 @@ def test_the_dataset_and_the_layers_redraw_the_network(tab: Tab) -> None:
     page.wait_for_function("document.querySelectorAll('#network .node[data-layer]').length === 9")
     assert network_shape(page) == [4, 2, 2, 1]
     assert page.locator("#layer-count").text_content() == "3 hidden layers"
-    button(page, "Add a neuron to layer 1").click()
+    button(page, "Add a neuron to layer 0").click()
     wait_url(page, r"hidden=5,2,2\b")
     page.wait_for_function("document.querySelectorAll('#network .node[data-layer=\"0\"]').length === 5")
     page.locator("#network .node[data-feature=x1x2]").click()  # feed x₁x₂ in
@@ -249,16 +249,16 @@ def test_a_clicked_neuron_shows_its_panel_freezes_and_prunes(tab: Tab) -> None:
     page = tab.open()
     button(page, "Step").click()
     tab.wait_for_snapshots(2)
-    page.get_by_role("button", name="Layer 1 neuron 2").click()
+    page.get_by_role("button", name="Layer 0 neuron 1").click()
     page.wait_for_function("document.getElementById('neuron-summary').textContent.includes('mean |δ|')")
-    assert (page.locator("#neuron-heading").text_content() or "").startswith("Layer 1, neuron 2")
+    assert (page.locator("#neuron-heading").text_content() or "").startswith("Layer 0 neuron 1")
     assert page.locator("#delta-scale").inner_text() != "–"
     page.locator("#neuron-panel").scroll_into_view_if_needed()
     tab.shot("06-neuron-panel")
     button(page, "Freeze").click()
     button(page, "Unfreeze").wait_for()
     assert "frozen" in (
-        page.get_by_role("button", name="Layer 1 neuron 2 (frozen)").get_attribute("class") or ""
+        page.get_by_role("button", name="Layer 0 neuron 1 (frozen)").get_attribute("class") or ""
     )
     button(page, "Unfreeze").click()
     button(page, "Freeze").wait_for()
@@ -293,7 +293,7 @@ def test_the_views_gradients_discretize_and_no_test_data(tab: Tab) -> None:
     assert "∂C/∂w" in page.locator("#edge-legend").inner_text()
     assert page.locator("#data-points .test").get_attribute("display") == "none"
     page.locator("#network .node[data-layer='1'][data-index='0']").hover()
-    assert page.locator("#hover-label").inner_text() == "Layer 2, neuron 1"
+    assert page.locator("#hover-label").inner_text() == "Layer 1 neuron 0"
     assert page.locator("#hover-canvas").is_visible()  # the neuron's picture, enlarged onto the output
     tab.shot("08-gradients-discretized-hover")
     page.mouse.move(5, 5)

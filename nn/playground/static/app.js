@@ -382,6 +382,11 @@
 
   // -- the network: features, hidden layers, the output neuron, the edges between --------------------------
 
+  function neuronName(layer, index, last) {
+    // numbered from 0, as the model names its parameters and the engine's graph boxes its neurons
+    return layer === last ? `Output neuron (layer ${layer})` : `Layer ${layer} neuron ${index}`;
+  }
+
   function structureOf(snap) {
     return [page.dataVersion, snap.inputs.map((i) => i.name).join(","), snap.layers.map((l) => l.neurons.length)].join("|");
   }
@@ -460,7 +465,7 @@
     const last = snap.layers.length - 1;
     geo.columns.forEach((column, l) => {
       column.forEach(({ x, y }, j) => {
-        const name = l === last ? "Output neuron" : `Layer ${l + 1} neuron ${j + 1}`;
+        const name = neuronName(l, j, last);
         const node = tile(x, y, name, { layer: String(l), index: String(j) });
         net.appendChild(node);
         const bias = document.createElement("div");
@@ -513,14 +518,14 @@
     add.type = "button";
     add.className = "round";
     add.textContent = "+";
-    add.setAttribute("aria-label", `Add a neuron to layer ${l + 1}`);
+    add.setAttribute("aria-label", `Add a neuron to layer ${l}`);
     add.disabled = count >= MAX_WIDTH;
     add.addEventListener("click", () => changeWidth(l, +1));
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "round";
     remove.textContent = "−";
-    remove.setAttribute("aria-label", `Remove a neuron from layer ${l + 1}`);
+    remove.setAttribute("aria-label", `Remove a neuron from layer ${l}`);
     remove.disabled = count <= 1;
     remove.addEventListener("click", () => changeWidth(l, -1));
     const text = document.createElement("div");
@@ -550,7 +555,7 @@
         node.classList.toggle("dead", n.dead);
         node.classList.toggle("selected", Boolean(page.neuron && page.neuron.layer === l && page.neuron.index === j));
         const state = [n.frozen ? "frozen" : "", n.dead ? "dead" : ""].filter(Boolean).join(", ");
-        const name = l === last ? "Output neuron" : `Layer ${l + 1} neuron ${j + 1}`;
+        const name = neuronName(l, j, last);
         node.setAttribute("aria-label", state ? `${name} (${state})` : name);
         node.title = `${name}${state ? ` (${state})` : ""}: click for its δ, to freeze or prune it`;
         const bias = net.querySelector(`.bias[data-layer="${l}"][data-index="${j}"]`);
@@ -633,7 +638,7 @@
       const feature = page.data.features.find((f) => f.name === h.name);
       if (feature) map = [feature.heatmap, `Feature ${feature.label}`];
     } else if (h && h.kind === "neuron" && snap.layers[h.layer] && snap.layers[h.layer].neurons[h.index]) {
-      map = [snap.layers[h.layer].neurons[h.index].heatmap, `Layer ${h.layer + 1}, neuron ${h.index + 1}`];
+      map = [snap.layers[h.layer].neurons[h.index].heatmap, neuronName(h.layer, h.index, snap.layers.length - 1)];
     }
     hover.hidden = label.hidden = !map;
     if (map) {
@@ -705,7 +710,7 @@
       bar.style.height = `${px}px`;
       bar.classList.toggle("vanishing", Boolean(v) && v < 1e-4);
       bar.classList.toggle("exploding", v > 1);
-      const name = l === flow.length - 1 ? "output layer" : `layer ${l + 1}`;
+      const name = l === flow.length - 1 ? `layer ${l} (the output)` : `layer ${l}`;
       bar.title = `${name}: mean |∂C/∂w| = ${scientific(v)}`;
       bar.setAttribute("aria-label", bar.title);
       label.textContent = scientific(v);
@@ -742,7 +747,7 @@
     page.neuronPending = false;
     if (!page.neuron || message.layer !== page.neuron.layer || message.index !== page.neuron.index) return;
     const last = page.snapshot.layers.length - 1;
-    const name = message.layer === last ? "Output neuron" : `Layer ${message.layer + 1}, neuron ${message.index + 1}`;
+    const name = neuronName(message.layer, message.index, last);
     const heading = $("neuron-heading");
     heading.textContent = name;
     for (const [flag, text] of [[message.dead, "dead"], [message.frozen, "frozen"]]) {
