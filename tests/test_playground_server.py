@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from nn import load
-from nn.playground import Settings
+from nn.playground import Session, Settings
 from nn.playground.protocol import MAX_MESSAGE
 from nn.playground.server import IN_FLIGHT, WORKER_NAME, make_app
 
@@ -300,6 +300,26 @@ def test_divergence_pauses_with_the_advice(client: TestClient) -> None:
         ws.send_json({"type": "ack"})
         ws.send_json({"type": "reset", "new_weights": False})
         assert receive(ws)["diverged"] is None
+
+
+def test_a_failure_while_playing_is_reported_and_play_stops(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Session, epochs: float = 1.0) -> None:
+        raise ArithmeticError("a bug in training")
+
+    with client.websocket_connect(WS) as ws:
+        start(ws)
+        ws.send_json({"type": "ack"})
+        monkeypatch.setattr(Session, "train", broken)
+        ws.send_json({"type": "play"})
+        error = receive(ws)
+        assert error["type"] == "error" and error["request"] == "play"
+        assert "ArithmeticError: a bug in training" in error["message"]
+        monkeypatch.undo()
+        ws.send_json({"type": "step"})  # still served
+        snapshot = receive(ws)
+        assert (snapshot["step"], snapshot["playing"]) == (5, False)
 
 
 def test_point_neuron_freeze_prune_export_and_steps(client: TestClient) -> None:

@@ -138,6 +138,7 @@ class Connection:
         self.room = asyncio.Event()  # set while unacked < IN_FLIGHT: the play loop may train the next
         self.room.set()
         self.player: asyncio.Task[None] | None = None
+        self.closed = False  # the page has gone
         self.sending = asyncio.Lock()  # the play loop and the message handler both send
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
         self.handlers: Mapping[str, Callable[[Message], Awaitable[None]]] = {
@@ -169,6 +170,7 @@ class Connection:
         except (WebSocketDisconnect, WebSocketDisconnected):
             return
         finally:
+            self.closed = True
             self.playing = False
             if self.player is not None:
                 self.player.cancel()
@@ -328,9 +330,13 @@ class Connection:
                 if update[0].get("diverged"):
                     self.playing = False  # the snapshot carries the advice; the page shows it
                 await self.send_snapshot(*update)
-        except (WebSocketDisconnect, WebSocketDisconnected, RuntimeError):
-            # the page went (RuntimeError: the worker was shut down under us); run() cleans up
+        except (WebSocketDisconnect, WebSocketDisconnected):  # the page went; run() cleans up
             self.playing = False
+        except Exception as error:  # the worker shut down under a closing page, or a bug: stop, say so
+            self.playing = False
+            if not self.closed:
+                log.exception("playground: the play loop failed")
+                await self.error(f"server error while playing: {type(error).__name__}: {error}", "play")
 
 
 def feature_maps(extent: float) -> list[dict[str, str]]:
