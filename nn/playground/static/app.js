@@ -33,6 +33,7 @@
     settingsPending: 0,       // settings sent and not yet answered
     playing: false,
     structure: "",            // what the network drawing was built for
+    tags: "",                 // which neurons carry a dead or frozen tag
     geometry: null,
     hovered: null,            // {kind: "neuron", layer, index} or {kind: "input", name} under the mouse
     neuron: null,             // {layer, index} shown in the neuron panel
@@ -100,6 +101,14 @@
       px[p + 3] = 160;
     }
     ctx.putImageData(image, 0, 0);
+  }
+
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
+
+  function setAttr(element, name, value) {
+    if (element.getAttribute(name) !== value) element.setAttribute(name, value);
   }
 
   // -- numbers ---------------------------------------------------------------------------------------------
@@ -436,6 +445,7 @@
     const geo = layout(snap);
     page.geometry = geo;
     page.hovered = null; // the tile under the mouse may be gone
+    page.tags = "";
     for (const old of net.querySelectorAll(".node, .node-label, .node-tag, .bias, .neurons-control")) old.remove();
     net.style.height = `${geo.height}px`;
     const links = $("links");
@@ -556,12 +566,12 @@
         node.classList.toggle("selected", Boolean(page.neuron && page.neuron.layer === l && page.neuron.index === j));
         const state = [n.frozen ? "frozen" : "", n.dead ? "dead" : ""].filter(Boolean).join(", ");
         const name = neuronName(l, j, last);
-        node.setAttribute("aria-label", state ? `${name} (${state})` : name);
-        node.title = `${name}${state ? ` (${state})` : ""}: click for its δ, to freeze or prune it`;
+        setAttr(node, "aria-label", state ? `${name} (${state})` : name);
+        setAttr(node, "title", `${name}${state ? ` (${state})` : ""}: click for its δ, to freeze or prune it`);
         const bias = net.querySelector(`.bias[data-layer="${l}"][data-index="${j}"]`);
         const shown = gradients ? (top ? (n.bias_grad || 0) / top : 0) : n.bias || 0;
         bias.style.background = colour(shown);
-        bias.title = `bias ${short(n.bias)} (∂C/∂b ${scientific(n.bias_grad)})`;
+        setAttr(bias, "title", `bias ${short(n.bias)} (∂C/∂b ${scientific(n.bias_grad)})`);
         n.weights.forEach((w, i) => {
           const path = $(`link-${l}-${j}-${i}`);
           if (!path) return;
@@ -577,7 +587,7 @@
           }
           path.style.stroke = colour(value);
           path.style.strokeWidth = width.toFixed(2);
-          $(`hover-${l}-${j}-${i}`).firstChild.textContent = `weight ${short(w)}, ∂C/∂w ${scientific(g)}`;
+          setText($(`hover-${l}-${j}-${i}`).firstChild, `weight ${short(w)}, ∂C/∂w ${scientific(g)}`);
         });
       });
     });
@@ -586,6 +596,9 @@
 
   function updateTags(snap) {
     const net = $("network");
+    const key = snap.layers.map((l) => l.neurons.map((n) => `${+n.dead}${+n.frozen}`).join("")).join("|");
+    if (key === page.tags) return; // unchanged: leave the page's layout alone
+    page.tags = key;
     for (const old of net.querySelectorAll(".node-tag")) old.remove();
     snap.layers.forEach((layer, l) => {
       layer.neurons.forEach((n, j) => {
@@ -684,6 +697,7 @@
 
   const FLOW_LOW = -6; // log10 of the smallest mean |∂C/∂w| drawn, and of the largest
   const FLOW_HIGH = 1;
+  const FLOW_HEIGHT = 72; // px: #flow-bars' height less room for the value above the bar
 
   function drawFlow(flow) {
     const box = $("flow-bars");
@@ -699,7 +713,7 @@
         box.append(bar, value);
       });
     }
-    const height = box.clientHeight - 14;
+    const height = FLOW_HEIGHT; // a constant: reading the box's height would force a layout each update
     flow.forEach((v, l) => {
       const bar = box.children[2 * l];
       const label = box.children[2 * l + 1];
@@ -711,9 +725,9 @@
       bar.classList.toggle("vanishing", Boolean(v) && v < 1e-4);
       bar.classList.toggle("exploding", v > 1);
       const name = l === flow.length - 1 ? `layer ${l} (the output)` : `layer ${l}`;
-      bar.title = `${name}: mean |∂C/∂w| = ${scientific(v)}`;
-      bar.setAttribute("aria-label", bar.title);
-      label.textContent = scientific(v);
+      setAttr(bar, "title", `${name}: mean |∂C/∂w| = ${scientific(v)}`);
+      setAttr(bar, "aria-label", bar.title);
+      setText(label, scientific(v));
       label.style.left = `${x - 30}px`;
       label.style.bottom = `${px + 1}px`;
     });
