@@ -1,4 +1,6 @@
-"""What `pip install backprop-lab` gets: every module of both packages, as an editable install has."""
+"""What `pip install backprop-lab` gets: every module of both packages, as an editable install has.
+
+And the playground's page (nn/playground/static/), which it serves from the installed package."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def test_the_wheel_holds_every_module_and_the_type_markers(tmp_path: Path) -> No
         path.relative_to(source).as_posix()
         for package in ("engine", "nn")
         for path in (source / package).rglob("*")
-        if path.suffix == ".py" or path.name == "py.typed"
+        if path.suffix == ".py" or path.name == "py.typed" or path.parent.name == "static"
     }
     assert expected - packaged == set(), "modules missing from the wheel"
     assert {"engine/draw/__init__.py", "nn/experiments/__main__.py", "nn/py.typed"} <= packaged
+    assert {"nn/playground/static/index.html", "nn/playground/static/app.js"} <= packaged
