@@ -52,7 +52,9 @@ Maker = Callable[[int, float, int], tuple[Array, npt.NDArray[np.int64]]]
 # Each dataset as (n, noise, seed) -> (X, y), two classes 0/1, by nn.data's makers.
 DATASETS: dict[str, Maker] = {
     "circles": lambda n, noise, seed: make_circles(n, noise=noise, factor=0.5, seed=seed),
-    "xor": lambda n, noise, seed: make_xor(n, noise=noise, seed=seed),
+    # Four clusters at (±1, ±1), spread even without noise, as the blobs: at noise 0 make_xor's would
+    # be four points repeated (TensorFlow Playground's XOR fills the square).
+    "xor": lambda n, noise, seed: make_xor(n, noise=0.35 + noise, seed=seed),
     # Two blobs at (±1, ±1), spread even without noise, as TensorFlow Playground's Gaussian data.
     "blobs": lambda n, noise, seed: make_blobs(
         n, centers=[[-1.0, -1.0], [1.0, 1.0]], std=0.35 + noise, seed=seed
