@@ -237,6 +237,13 @@ def test_a_clicked_training_point_shows_its_graph_and_steps_through_it(tab: Tab)
     assert page.locator("#point-graph svg text").count() > 10
     page.locator("#point-panel").scroll_into_view_if_needed()
     tab.shot("04-point-graph")
+    boxed = page.locator("#point-graph svg g.node").count()
+    button(page, "Expand neurons").click()  # every op, where the boxes were
+    page.wait_for_function("document.querySelector('#point-summary').innerText.includes('every op drawn')")
+    assert page.locator("#point-graph svg g.node").count() > boxed
+    tab.shot("04b-point-graph-expanded")
+    button(page, "Collapse neurons").click()
+    page.wait_for_function("document.querySelector('#point-summary').innerText.includes('boxed by neuron')")
     with tab.context.expect_page() as opened:
         button(page, "Step through backward").click()
     steps = opened.value

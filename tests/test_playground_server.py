@@ -167,8 +167,19 @@ BAD = [
     ('{"type": "point", "split": "train", "index": true}', "index must be an int from 0 to 1999, got True"),
     ('{"type": "point", "split": "train", "index": 1e999}', "index must be an int"),
     ('{"type": "point", "split": "train", "index": NaN}', "NaN is not a JSON number"),
-    ('{"type": "point", "split": "train", "index": 70}', "Session.point: index must be an int from 0 to 49"),
-    ('{"type": "point", "split": "test", "index": 1999}', "Session.point: index must be an int from 0 to 49"),
+    ('{"type": "point", "split": "train", "index": 3}', "message 'point': expanded is missing"),
+    (
+        '{"type": "point", "split": "train", "index": 3, "expanded": 0}',
+        "expanded must be true or false, got 0",
+    ),
+    (
+        '{"type": "point", "split": "train", "index": 70, "expanded": false}',
+        "Session.point: index must be an int from 0 to 49",
+    ),
+    (
+        '{"type": "point", "split": "test", "index": 1999, "expanded": true}',
+        "Session.point: index must be an int from 0 to 49",
+    ),
     ('{"type": "neuron", "layer": 0}', "message 'neuron': index is missing"),
     ('{"type": "neuron", "layer": 2, "index": 0}', "Session.neuron: layer must be an int from 0 to 1"),
     ('{"type": "neuron", "layer": 0, "index": 3}', "Session.neuron: index must be an int from 0 to 2"),
@@ -327,10 +338,15 @@ def test_point_neuron_freeze_prune_export_and_steps(client: TestClient) -> None:
         start(ws, "points=100&hidden=3,2")
         ws.send_json({"type": "step"})
         receive(ws)
-        ws.send_json({"type": "point", "split": "test", "index": 4})
+        ws.send_json({"type": "point", "split": "test", "index": 4, "expanded": False})
         point = receive(ws)
         assert (point["type"], point["split"], point["index"]) == ("point", "test", 4)
         assert point["svg"].startswith("<svg") and point["nodes"] > 10 and point["label"] in (0, 1)
+        ws.send_json({"type": "point", "split": "test", "index": 4, "expanded": True})
+        expanded = receive(ws)
+        assert expanded["expanded"] is True and expanded["nodes"] == point["nodes"]
+        # op by op: more drawn nodes than the boxes by neuron
+        assert expanded["svg"].count('class="node"') > point["svg"].count('class="node"')
         ws.send_json({"type": "neuron", "layer": 0, "index": 2})
         neuron = receive(ws)
         assert (neuron["type"], neuron["layer"], neuron["index"], neuron["frozen"]) == ("neuron", 0, 2, False)

@@ -225,6 +225,18 @@ def test_point_draws_that_examples_loss_which_is_its_bce(split: str, index: int)
     assert session.snapshot()["layers"] == grads  # drawing backpropagates, but the step's grads stay
 
 
+def test_point_expanded_draws_every_op_and_a_huge_graph_is_refused_saying_so() -> None:
+    session = Session(Settings(hidden=(3,)))
+    boxed, expanded = session.point("train", 5), session.point("train", 5, expanded=True)
+    assert (boxed["expanded"], expanded["expanded"]) == (False, True)
+    assert boxed["loss"] == expanded["loss"] and boxed["nodes"] == expanded["nodes"]
+    assert expanded["svg"].count('class="node"') > boxed["svg"].count('class="node"')
+    big = Session(Settings(hidden=(8,) * 6, features=tuple(FEATURES)))
+    assert big.point("train", 0)["svg"].startswith("<svg")  # boxed by neuron, it can be drawn
+    with pytest.raises(ValueError, match=r"^Session\.point: .*too large to draw op by op"):
+        big.point("train", 0, expanded=True)
+
+
 def test_point_steps_is_a_page_and_a_huge_graph_is_refused_saying_so() -> None:
     session = Session(Settings(hidden=(2,)))
     page = session.point_steps("train", 3)

@@ -61,7 +61,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "step": {},  # one epoch
     "ack": {},  # the page has drawn the last snapshot: the play loop may send the next
     "reset": {"new_weights": _bool},
-    "point": {"split": _split, "index": _int(MAX_POINT)},
+    "point": {"split": _split, "index": _int(MAX_POINT), "expanded": _bool},  # expanded: every op, not boxes
     "neuron": {"layer": _int(MAX_LAYER), "index": _int(MAX_NEURON)},
     "freeze": {"layer": _int(MAX_LAYER), "index": _int(MAX_NEURON), "frozen": _bool},
     "prune": {"layer": _int(MAX_LAYER), "index": _int(MAX_NEURON)},

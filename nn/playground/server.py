@@ -274,7 +274,9 @@ class Connection:
 
     async def on_point(self, message: Message) -> None:
         session = self.need(message)
-        detail = await self.call(lambda: session.point(message.text("split"), message.number("index")))
+        detail = await self.call(
+            lambda: session.point(message.text("split"), message.number("index"), message.flag("expanded"))
+        )
         await self.send({**detail, "type": "point"})
 
     async def on_neuron(self, message: Message) -> None:

@@ -275,17 +275,26 @@ class Session:
 
     # -- one example, one neuron -----------------------------------------------------------------
 
-    def point(self, split: str, index: int) -> dict[str, Any]:
-        """One example's loss (its BCE alone) as the engine's graph, collapsed by neuron, coloured by grad."""
+    def point(self, split: str, index: int, expanded: bool = False) -> dict[str, Any]:
+        """One example's loss (its BCE alone) as the engine's graph, coloured by grad: one box per neuron,
+        or expanded, every op (refused with ValueError above the renderer's node limit)."""
         loss, x, label = self._example_loss("Session.point", split, index)
         with _grads_kept(self._model):
             loss.backward()
-            svg = draw_dot(loss, collapse="neuron", color_by="grad", rankdir="LR").pipe(
-                format="svg", encoding="utf-8"
-            )
+            try:
+                diagram = draw_dot(
+                    loss, collapse=None if expanded else "neuron", color_by="grad", rankdir="LR"
+                )
+            except GraphTooLargeError as err:
+                raise ValueError(
+                    f"Session.point: this example's graph is too large to draw op by op ({err}); "
+                    "its boxes by neuron are drawn"
+                ) from None
+            svg = diagram.pipe(format="svg", encoding="utf-8")
         return {
             "split": split,
             "index": index,
+            "expanded": bool(expanded),
             "x": [number(v) for v in x],
             "label": label,
             "loss": number(loss.data),

@@ -37,6 +37,7 @@
     geometry: null,
     hovered: null,            // {kind: "neuron", layer, index} or {kind: "input", name} under the mouse
     neuron: null,             // {layer, index} shown in the neuron panel
+    expanded: false,          // the point's graph drawn op by op, not boxed by neuron
     neuronAsked: 0,           // when the panel last asked for it (ms), and whether a request is out
     neuronPending: false,
     point: null,              // {split, index} shown in the point panel
@@ -292,6 +293,20 @@
     for (const old of document.querySelectorAll("#data-points circle.selected")) old.classList.remove("selected");
     circle.classList.add("selected");
     page.point = { split: circle.dataset.split, index: Number(circle.dataset.index) };
+    setExpanded(false);  // a new example starts boxed by neuron
+    askPoint();
+  });
+
+  function setExpanded(expanded) {
+    page.expanded = expanded;
+    const button = $("expand-point");
+    button.textContent = expanded ? "Collapse neurons" : "Expand neurons";
+    button.setAttribute("aria-pressed", String(expanded));
+  }
+
+  $("expand-point").addEventListener("click", () => {
+    if (!page.point) return;
+    setExpanded(!page.expanded);
     askPoint();
   });
 
@@ -299,27 +314,32 @@
     const panel = $("point-panel");
     panel.hidden = false;
     $("point-summary").textContent = "Building this example's graph…";
-    send({ type: "point", ...page.point });
+    send({ type: "point", ...page.point, expanded: page.expanded });
   }
 
   function onPoint(message) {
     if (!page.point || message.split !== page.point.split || message.index !== page.point.index) return;
+    if (message.expanded !== page.expanded) return;  // an answer to an earlier click
     const names = page.data.features.map((f) => f.label);
     const label = message.label ? "1 (blue)" : "0 (orange)";
     $("point-heading").textContent = `${message.split === "train" ? "Training" : "Test"} example #${message.index}`;
     $("point-summary").textContent =
       `at (${names[0]}, ${names[1]}) = (${short(message.x[0])}, ${short(message.x[1])}), label ${label}; ` +
-      `its loss ${fixed(message.loss, 4)}; ${message.nodes} values in its graph, boxed by neuron, ` +
+      `its loss ${fixed(message.loss, 4)}; ${message.nodes} values in its graph, ` +
+      `${message.expanded ? "every op drawn" : "boxed by neuron"}, ` +
       "each with its data and grad (coloured by |grad|: the blame).";
     const doc = new DOMParser().parseFromString(message.svg, "image/svg+xml");
     const svg = doc.documentElement;
     const graph = $("point-graph");
     if (svg && svg.nodeName === "svg") {
       const node = document.importNode(svg, true);
-      // fit the panel, but never so small that the labels cannot be read: then scroll
+      // Boxed by neuron: fit the panel, but never so small that the labels cannot be read (then
+      // scroll). Op by op the graph is many times wider: fit it whole, to see its shape (the
+      // step-through tab shows each op large).
       const box = (node.getAttribute("viewBox") || "").split(/[\s,]+/).map(Number);
       const natural = box.length === 4 && box[2] > 0 ? box[2] : graph.clientWidth;
-      node.style.width = `${Math.max(graph.clientWidth - 2, natural * 0.75)}px`;
+      const fit = graph.clientWidth - 2;
+      node.style.width = `${message.expanded ? Math.min(fit, natural) : Math.max(fit, natural * 0.75)}px`;
       graph.replaceChildren(node);
     } else graph.textContent = "The graph could not be drawn.";
   }
