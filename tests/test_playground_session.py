@@ -239,8 +239,10 @@ def test_point_expanded_draws_every_op_and_a_huge_graph_is_refused_saying_so() -
 
 def test_point_steps_is_a_page_and_a_huge_graph_is_refused_saying_so() -> None:
     session = Session(Settings(hidden=(2,)))
+    session.train(1)  # the parameters hold the step's gradients: the example's backward starts from 0
     page = session.point_steps("train", 3)
     assert page.lstrip().lower().startswith("<!doctype html")
+    assert "gradient from an earlier pass" not in page
     big = Session(Settings(hidden=(8,) * 6, features=tuple(FEATURES)))
     with pytest.raises(ValueError, match=r"^Session\.point_steps: .*too large"):
         big.point_steps("train", 0)

@@ -494,9 +494,12 @@ def _fit_panel(svg: str) -> str:
 
 @contextmanager
 def _grads_kept(model: MLP) -> Iterator[None]:
-    """Inside, backward may add to the parameters' grads; after, they are the last training step's again."""
+    """Inside, the parameters' grads start at 0 (one example's backward shows that example's own
+    gradients, not the training step's plus its own); after, they are the last training step's again."""
     params = model.parameters()
     kept = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
     try:
         yield
     finally:
