@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip(
     "starlette", reason="the playground's web stack is not installed (pip install .[playground])"
 )
-pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx")
+pytest.importorskip("httpx2", reason="Starlette's TestClient needs httpx2 (in the dev extra)")
 
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
