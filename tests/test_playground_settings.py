@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import json
 import math
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
 
+import nn.playground
 from engine import Value
 from nn import binary_cross_entropy
+from nn.activations import ACTIVATIONS
+from nn.init import INITS
 from nn.playground import Settings
-from nn.playground.settings import DATASETS, FEATURES, features, make_data, make_loss, make_model
+from nn.playground.settings import (
+    DATASETS,
+    FEATURES,
+    LEARNING_RATES,
+    OPTIMIZERS,
+    REG_RATES,
+    REGULARIZATIONS,
+    features,
+    make_data,
+    make_loss,
+    make_model,
+)
 
 # -- the URL query and JSON round trips ---------------------------------------------------------------
 
@@ -265,3 +282,54 @@ def test_the_loss_is_the_mean_bce_plus_the_penalty_on_the_weights(regularization
     weights = [w.data for layer in model.layers for n in layer.neurons for w in n.w]
     expected = binary_cross_entropy(Value(logits.data), labels).data + penalty(weights)
     assert make_loss(settings, model)(logits, labels).data == pytest.approx(expected, rel=1e-14)
+
+
+# -- the page's controls offer exactly what Settings accepts ----------------------------------------------
+
+_SELECTS = [
+    ("dataset", list(DATASETS)),
+    ("activation", list(ACTIVATIONS)),
+    ("init", list(INITS)),
+    ("optimizer", list(OPTIMIZERS)),
+    ("regularization", list(REGULARIZATIONS)),
+    ("lr", list(LEARNING_RATES)),
+    ("reg_rate", list(REG_RATES)),
+]
+
+
+class _Selects(HTMLParser):
+    """The page's <select data-setting=...> elements: each one's option values, and which is selected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: dict[str, list[str]] = {}
+        self.selected: dict[str, str] = {}
+        self._current: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "select":
+            self._current = found.get("data-setting")
+            if self._current:
+                self.options[self._current] = []
+        elif tag == "option" and self._current:
+            self.options[self._current].append(found["value"] or "")
+            if "selected" in found:
+                self.selected[self._current] = found["value"] or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._current = None
+
+
+@pytest.mark.parametrize(("field", "allowed"), _SELECTS, ids=[field for field, _ in _SELECTS])
+def test_the_pages_choices_are_the_settings_choices_with_the_default_selected(
+    field: str, allowed: list[Any]
+) -> None:
+    """The page's option lists are a copy of Settings' tables (its HTML is static): they must agree."""
+    page = _Selects()
+    page.feed((Path(nn.playground.__file__).parent / "static" / "index.html").read_text(encoding="utf-8"))
+    # Each option's value, read back as Settings reads a query, is the table's value, in its order.
+    read = [getattr(Settings.from_query({field: value}), field) for value in page.options[field]]
+    assert read == allowed
+    assert getattr(Settings.from_query({field: page.selected[field]}), field) == getattr(Settings(), field)
