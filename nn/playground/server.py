@@ -43,11 +43,11 @@ __all__ = ["LOCAL_HOSTS", "WORKER_NAME", "bind", "make_app", "run", "start"]
 
 STATIC = Path(__file__).with_name("static")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-WORKER_NAME = "playground-session"
+WORKER_NAME = "playground-session"  # the worker threads' name prefix (a test watches them end)
 # Snapshots the page may hold unacknowledged while playing: the one it is drawing and the next, which
 # the worker trains meanwhile. A slow page still never builds a queue; a fast one never waits for
 # the round trip of an ack before the next epoch starts.
-IN_FLIGHT = 2  # the worker threads' name prefix (a test watches them end)
+IN_FLIGHT = 2
 # uvicorn closes the connection on a frame past this; messages past protocol.MAX_MESSAGE (16 KiB) but
 # under it are answered with an error, as every other bad message is, and the connection stays open.
 WS_MAX_SIZE = 256 * 1024
