@@ -188,7 +188,13 @@ def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
     out = (a * 0.1) * 10.0  # the unlabelled product carries the most blame: 10 against a's 1
     out.backward()
     dot = to_dot(out, color_by="grad")
-    assert "largest, 10.0000 at (*):" in dot and "((" not in dot
+    assert "largest, 10.0000 at an unlabelled * node:" in dot
+    with tag_scopes(), scope("neuron 3"):
+        boxed = (a * 0.1) * 10.0
+    boxed.backward()
+    assert "largest, 10.0000 at an unlabelled * node in neuron 3:" in to_dot(
+        boxed, color_by="grad", collapse="neuron"
+    )
 
 
 def test_blame_mode_on_a_graph_with_no_gradient_yet_is_white() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import Node
+from ..modes import scope_of
 from .text import Attrs, number, value_name
 from .view import _Graph
 
@@ -70,7 +71,12 @@ class _BlameLook(_Look):
         graded = [node for node in self.g.order if node.requires_grad]
         if graded:
             top = max(graded, key=lambda node: abs(node.grad))
-            self.largest, self.where = abs(top.grad), value_name(top, self.precision)
+            # An unlabelled result is named by its op in words (a legend's "(*)" read as a riddle),
+            # and by the box it is in, which is all a drawing collapsed by neuron shows of it.
+            where = f"an unlabelled {top._op} node" if top._op and not top.label else ""
+            if where and scope_of(top):
+                where += " in " + " · ".join(scope_of(top))
+            self.largest, self.where = abs(top.grad), where or value_name(top, self.precision)
 
     def fill(self, node: Node) -> Attrs:
         if not node.requires_grad:
@@ -79,7 +85,7 @@ class _BlameLook(_Look):
         return {"fillcolor": ramp(share), "penwidth": "2" if node is self.g.root else "1"}
 
     def legend(self) -> list[tuple[str, ...]]:
-        # where is a label, "(op)" for an unlabelled result, or a number: it brings its own brackets.
+        # where is a label, "an unlabelled op node", or a number.
         top = f"|grad| as a share of the largest, {number(self.largest, self.precision)} at {self.where}:"
         steps = [(ramp(k / 4), f"{k * 25}%") for k in range(5)]
         constants = any(not node.requires_grad for node in self.g.order)
