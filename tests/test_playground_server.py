@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from nn import load
 from nn.playground import Session, Settings
-from nn.playground.protocol import MAX_MESSAGE
+from nn.playground.protocol import CONTROLS, MAX_MESSAGE
 from nn.playground.server import IN_FLIGHT, WORKER_NAME, make_app
 
 try:
@@ -284,6 +285,31 @@ def test_play_sends_snapshots_as_the_page_acks_and_pause_stops_them(client: Test
             assert late[-1]["playing"] is False
         ws.send_json({"type": "step"})
         assert receive(ws)["step"] == 25 + 5 * len(late)
+
+
+def test_each_snapshot_counts_the_play_and_pause_read_before_it(client: TestClient) -> None:
+    # The page trusts a snapshot's "playing" only when this count equals the controls it has sent: a
+    # snapshot already on its way when Pause was pressed says playing, and must not win.
+    with client.websocket_connect(WS) as ws:
+        assert start(ws)[1]["controls"] == 1  # settings
+        ws.send_json({"type": "ack"})
+        ws.send_json({"type": "play"})
+        playing = receive(ws)
+        assert (playing["controls"], playing["playing"]) == (2, True)
+        ws.send_json({"type": "pause"})
+        ws.send_json({"type": "ack"})
+        ws.send_json({"type": "export"})
+        while (message := receive(ws))["type"] == "snapshot":
+            assert message["controls"] == 2 or (message["controls"], message["playing"]) == (3, False)
+        ws.send_json({"type": "step"})
+        assert receive(ws)["controls"] == 4
+
+
+def test_the_page_counts_the_same_controls_as_the_server() -> None:
+    app = (ROOT / "nn" / "playground" / "static" / "app.js").read_text(encoding="utf-8")
+    match = re.search(r"const CONTROLS = new Set\(\[([^\]]*)\]\)", app)
+    assert match is not None
+    assert set(json.loads(f"[{match.group(1)}]")) == CONTROLS
 
 
 def test_play_waits_while_the_page_has_two_snapshots_undrawn(client: TestClient) -> None:

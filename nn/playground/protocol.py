@@ -69,6 +69,11 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "steps": {"split": _split, "index": _int(MAX_POINT)},
 }
 
+# The messages that start or stop training. Each snapshot says how many of them the server has read, so
+# the page can tell a snapshot sent before its latest Play or Pause (whose "playing" is stale) from one
+# sent after it.
+CONTROLS = frozenset({"settings", "play", "pause", "step", "reset"})
+
 
 @dataclass(frozen=True)
 class Message:

@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from .protocol import MESSAGES, Message, ProtocolError, parse
+from .protocol import CONTROLS, MESSAGES, Message, ProtocolError, parse
 from .session import INPUT_GRID, Session, grid, heatmap
 from .settings import FEATURES, Settings, features
 
@@ -134,6 +134,7 @@ class Connection:
         self.websocket = websocket
         self.session: Session | None = None  # from the page's first settings message
         self.playing = False
+        self.controls = 0  # messages in CONTROLS read so far, refused ones included, as the page counts
         self.unacked = 0  # snapshots sent and not yet acknowledged by the page
         self.room = asyncio.Event()  # set while unacked < IN_FLIGHT: the play loop may train the next
         self.room.set()
@@ -183,6 +184,8 @@ class Connection:
         try:
             message = parse(text)
             kind = message.type
+            if kind in CONTROLS:
+                self.controls += 1
             await self.handlers[kind](message)
         except (WebSocketDisconnect, WebSocketDisconnected):
             raise
@@ -206,7 +209,8 @@ class Connection:
         self.unacked += 1
         if self.unacked >= IN_FLIGHT:
             self.room.clear()
-        await self.send({"type": "snapshot", "playing": self.playing, "query": query, **snapshot})
+        payload = {"type": "snapshot", "playing": self.playing, "controls": self.controls, "query": query}
+        await self.send({**payload, **snapshot})
 
     async def call(self, job: Callable[[], T]) -> T:
         """job() on the worker thread, after whatever is queued there."""

@@ -31,6 +31,7 @@
     snapshot: null,           // the last "snapshot" message
     query: null,              // the settings query the controls show
     settingsPending: 0,       // settings sent and not yet answered
+    controlsSent: 0,          // settings, play, pause, step and reset messages sent (the server counts them too)
     playing: false,
     structure: "",            // what the network drawing was built for
     tags: "",                 // which neurons carry a dead or frozen tag
@@ -182,8 +183,12 @@
 
   // -- the socket ----------------------------------------------------------------------------------------------
 
+  const CONTROLS = new Set(["settings", "play", "pause", "step", "reset"]);
+
   function send(message) {
-    if (page.socket && page.socket.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+    if (!page.socket || page.socket.readyState !== WebSocket.OPEN) return;
+    page.socket.send(JSON.stringify(message));
+    if (CONTROLS.has(message.type)) page.controlsSent += 1;
   }
 
   function sendSettings() {
@@ -372,7 +377,9 @@
     const started = performance.now();
     const first = page.snapshot === null;
     page.snapshot = snap;
-    setPlaying(snap.playing);
+    // A snapshot sent before the server read the page's latest Play or Pause says what was, not what is
+    // (without this, Pause pressed while an epoch's snapshot was on its way showed Pause again, paused).
+    if (snap.controls === page.controlsSent) setPlaying(snap.playing);
     // Not every update (a slider may be in the learner's hand), and not while the controls are ahead
     // of the server (an update trained before the new settings arrived still shows the old ones).
     if (snap.query !== page.query && page.settingsPending === 0) adopt(snap.query);
