@@ -276,7 +276,7 @@ def scaling_causes(
     offset: float = 100.0,
     *,
     steps: int = 50,
-    control: int = 1000,
+    control: int = 500,
     lrs: tuple[float, ...] = LRS,
     hidden: int = 16,
     n: int = 100,
@@ -415,22 +415,17 @@ def _attempt(
     def watch(step: int, history: History) -> None:
         nonlocal seen
         seen = history  # fit raises on a loss that overflows: keep what it recorded until then
-        if step <= steps and history.loss[-1] > history.loss[0]:
+        if history.loss[-1] > history.loss[0]:
             raise _UnstableError
         if step == steps - 1:  # the update of step `steps - 1` was the `steps`-th
             weights[:] = [[w.data for w in nr.w] for nr in model.layers[0].neurons]
 
-    try:
-        fit(
-            model,
-            inputs,
-            y,
-            mse_loss,
-            SGD(model.parameters(), lr=lr),
-            total + 1,
-            progress=False,
-            callback=watch,
-        )
+    sgd = SGD(model.parameters(), lr=lr)  # plain SGD keeps no state: two fits are one run
+    try:  # watched up to the loss after `steps` updates, then unwatched (a callback costs a little each step)
+        fit(model, inputs, y, mse_loss, sgd, steps + 1, progress=False, callback=watch)
     except (_UnstableError, FloatingPointError):  # fit stops on a loss that is inf or NaN
         return seen, None
+    if total > steps:
+        rest = fit(model, inputs, y, mse_loss, sgd, total - steps, progress=False)
+        seen = History(seen.loss + rest.loss, seen.accuracy + rest.accuracy, seen.lr + rest.lr)
     return seen, np.array(weights)
