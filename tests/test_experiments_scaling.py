@@ -87,7 +87,8 @@ def test_moved_is_layer_0s_change_in_units_of_z(small: ScalingCauses) -> None:
         assert len(run.moved) == 2 and all(m >= 0 for m in run.moved)
     none = scaling_causes(steps=2, control=2, hidden=2, n=10, lrs=(1e6,))
     assert all(r.lr is None and math.isnan(r.loss) and all(math.isnan(m) for m in r.moved) for r in none.runs)
-    assert "none" in none.training_table()
+    assert "none" in none.training_table() and none.reached(none.runs[1]) is None
+    assert all(line.split()[-1] == "-" for line in none.control_table().splitlines()[-2:])  # nothing to reach
 
 
 @pytest.mark.slow  # about 2,000 SGD steps

@@ -177,14 +177,13 @@ class CauseRun:
     lr: float | None  # the largest stable learning rate of the sweep (None: none was)
     loss: float  # the loss after `steps` updates at lr (nan if no lr was stable)
     accuracy: float  # the training accuracy after `steps` updates
-    moved: tuple[
-        float, ...
-    ]  # per input feature: layer 0's mean |Δw| after `steps` updates × that input's std
+    # per input feature: layer 0's mean |Δw| after `steps` updates × that input's std (a change of z)
+    moved: tuple[float, ...]
     history: History = field(repr=False, compare=False)  # the run at lr, to `control` steps but the first
 
     @property
     def one_sign_fraction(self) -> float:
-        """The fraction of all (live example, neuron) weight gradients with every component of one sign."""
+        """one_sign's mean over the live neurons: how often a per-example weight gradient has one sign."""
         live = [f for f in self.one_sign if f is not None]
         return float(np.mean(live)) if live else math.nan
 
@@ -245,21 +244,23 @@ class ScalingCauses:
         rows = []
         for r in self.runs[1:]:
             k = self.reached(r)
-            last = len(r.history.loss) - 1
+            if r.lr is None:
+                rows.append([r.inputs, "none", "nan", "nan", "-"])
+                continue
             rows.append(
                 [
                     r.inputs,
-                    "none" if r.lr is None else f"{r.lr:g}",
+                    f"{r.lr:g}",
                     f"{r.loss:.3g}",
-                    f"{r.history.loss[-1]:.3g}" if r.history.loss else "nan",
-                    f"at step {k}" if k is not None else f"not by step {last}",
+                    f"{r.history.loss[-1]:.3g}",
+                    f"at step {k}" if k is not None else f"not by step {len(r.history.loss) - 1}",
                 ]
             )
         header = ["inputs", "lr", f"loss at {self.steps}", f"loss at {self.control}", f"≤ {self.target:.3g}"]
-        ref = self.runs[0]
+        ref = "none" if self.runs[0].lr is None else f"{self.runs[0].lr:g}"
         title = (
             f"The control: a stable lr, {self.control} steps, against standardized inputs at lr "
-            f"{ref.lr:g} ({self.target:.3g} at step {self.steps})"
+            f"{ref} ({self.target:.3g} at step {self.steps})"
         )
         return title + "\n" + table(header, rows)
 
