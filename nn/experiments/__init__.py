@@ -9,9 +9,10 @@ from .dead_neurons import DeadNeuronResult, dead_neuron_experiment
 from .freezing import FreezingResult, FreezingRun, freezing_experiment
 from .initialization import InitComparison, InitRow, compare_inits, vanishing_gradients
 from .lottery import LotteryResult, LotteryRound, Outcome, lottery_ticket, seed_means
-from .scaling import InputScaling, ScalingRun, input_scaling
+from .scaling import CauseRun, InputScaling, LrTrial, ScalingCauses, ScalingRun, input_scaling, scaling_causes
 
 __all__ = [
+    "CauseRun",
     "DeadNeuronResult",
     "FreezingResult",
     "FreezingRun",
@@ -20,7 +21,9 @@ __all__ = [
     "InputScaling",
     "LotteryResult",
     "LotteryRound",
+    "LrTrial",
     "Outcome",
+    "ScalingCauses",
     "ScalingRun",
     "compare_inits",
     "dead_neuron_experiment",
@@ -28,6 +31,7 @@ __all__ = [
     "input_scaling",
     "lottery_ticket",
     "recipes",
+    "scaling_causes",
     "seed_means",
     "vanishing_gradients",
 ]
