@@ -1,25 +1,46 @@
-"""Freezing converged neurons: does it save backward work and time, and at what cost in loss and accuracy?"""
+"""Freezing converged neurons: does it save backward work and time, and at what cost in loss and accuracy?
+
+Two measurements: freezing_experiment trains this engine's MLP with a Freezer and counts what leaves
+its graph; dense_layer_freezing times the matrix products of one dense layer (numpy or PyTorch)
+with some of its neurons frozen, the ways a tensor library could skip them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import importlib
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine import BackwardWork, Value, backward_work
+from engine.tape import Tape
 
-from .._checks import check_int, non_negative, ordered, positive
+from .._checks import check_choice, check_int, non_negative, ordered, positive
 from .._table import table
 from ..freezing import FreezeEvent, FreezePolicy, Freezer
-from ..optim import SGD
+from ..module import MLP
+from ..optim import SGD, Optimizer
 from ..train import History, accuracy, predict
 from . import recipes
 
-__all__ = ["FreezingResult", "FreezingRun", "freezing_experiment"]
+__all__ = [
+    "DENSE_WAYS",
+    "DenseFreezing",
+    "DenseWay",
+    "FreezingResult",
+    "FreezingRun",
+    "dense_flops",
+    "dense_layer_freezing",
+    "dense_steps",
+    "freezing_experiment",
+    "tape_step_parts",
+]
 
 
 @dataclass
@@ -229,3 +250,264 @@ def _train_once(setup: _Setup, threshold: float) -> FreezingRun:
         train_accuracy=history.accuracy,
         test_accuracy=accuracy(predict(model, data.X_test), data.y_test * 2 - 1),
     )
+
+
+# -- the matrix view: one dense layer -----------------------------------------------------------------
+
+
+def dense_flops(
+    batch: int, n_in: int, n_out: int, trained: int | None = None, *, input_grad: bool = True
+) -> int:
+    """A dense layer's matmul FLOPs per step: Y = X·Wᵀ, dX = dY·W (if input_grad), dYᵀ·X for trained rows.
+
+    Each product of a (B × n) by an (n × m) matrix is 2·B·n·m FLOPs (a multiply and an add per term);
+    `trained` neurons (rows of W, default all n_out) get a row of dW, 2·B·n_in FLOPs each.
+    """
+    fn = "dense_flops"
+    batch, n_in, n_out = (
+        check_int(fn, "batch", batch, 1),
+        check_int(fn, "n_in", n_in, 1),
+        check_int(fn, "n_out", n_out, 1),
+    )
+    rows = n_out if trained is None else check_int(fn, "trained", trained, 0, most=n_out)
+    one = 2 * batch * n_in * n_out
+    return one + (one if input_grad else 0) + 2 * batch * n_in * rows
+
+
+DENSE_WAYS = ("no freezing", "mask dW", "gather active rows", "two blocks", "whole layer frozen")
+
+
+@dataclass
+class DenseWay:
+    """One way of running the layer's step with the frozen neurons: its FLOPs and its best time."""
+
+    name: str
+    flops: int
+    seconds: float  # the smallest CPU time over the repeats
+
+    def saving(self, baseline: DenseWay) -> float:
+        """The fraction of the baseline's time this way saves (negative: it costs more)."""
+        return 1.0 - self.seconds / baseline.seconds
+
+
+@dataclass
+class DenseFreezing:
+    """dense_layer_freezing's result: the ways in DENSE_WAYS order, the first the baseline."""
+
+    library: str
+    dtype: str
+    batch: int
+    width: int
+    frozen: int
+    repeats: int
+    threads: str  # "1", or the library's default where it could not be limited
+    ways: list[DenseWay]
+
+    @property
+    def baseline(self) -> DenseWay:
+        """No freezing: forward, dX and the whole dW."""
+        return self.ways[0]
+
+    def way(self, name: str) -> DenseWay:
+        """The way called name (one of DENSE_WAYS)."""
+        return self.ways[DENSE_WAYS.index(check_choice("DenseFreezing.way", "name", name, DENSE_WAYS))]
+
+    def __str__(self) -> str:
+        base = self.baseline
+        rows = [
+            [
+                w.name,
+                f"{w.flops / 1e9:.3f}",
+                f"{w.flops / base.flops:.3f}",
+                f"{1000 * w.seconds:.2f}",
+                f"{w.seconds / base.seconds:.3f}",
+                f"{w.saving(base):+.1%}",
+            ]
+            for w in self.ways
+        ]
+        header = ["way", "GFLOP", "ratio", "ms", "ratio", "time saved"]
+        return (
+            f"One dense {self.width}x{self.width} layer, batch {self.batch}, {self.library} {self.dtype}, "
+            f"{self.frozen} of {self.width} neurons frozen: forward, dX, dW per step "
+            f"(CPU time, best of {self.repeats}, {self.threads} thread{'' if self.threads == '1' else 's'})\n"
+            + table(header, rows)
+        )
+
+
+def dense_layer_freezing(
+    *,
+    batch: int = 128,
+    width: int = 1000,
+    frozen: int = 300,
+    dtype: str = "float32",
+    library: str = "numpy",
+    repeats: int = 7,
+    seed: int = 0,
+) -> DenseFreezing:
+    """Time one dense layer's step (Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X) with `frozen` of its neurons frozen.
+
+    The ways (DENSE_WAYS): no freezing; mask dW (compute it all, zero the frozen rows); gather the
+    active rows (dYᵀ[active]·X, the frozen neurons scattered at random); two blocks (the active
+    neurons' rows stored first, so their dW is a product of views, no gather); the whole layer
+    frozen (no dW at all). dX is computed in every way: the layers below still train. Each way's
+    time is its smallest CPU time over `repeats` rounds (the ways interleaved, so a busy moment
+    hits all of them alike), on one thread where the library allows it. library: "numpy" or
+    "torch" (raises ModuleNotFoundError if it is not installed).
+    """
+    fn = "dense_layer_freezing"
+    batch, width = check_int(fn, "batch", batch, 1), check_int(fn, "width", width, 1)
+    frozen = check_int(fn, "frozen", frozen, 0, most=width)
+    repeats, seed = check_int(fn, "repeats", repeats, 1), check_int(fn, "seed", seed)
+    dtype = check_choice(fn, "dtype", dtype, ("float32", "float64"))
+    library = check_choice(fn, "library", library, ("numpy", "torch"))
+    ways, threads = _dense_ways(library, dtype, batch=batch, width=width, frozen=frozen, seed=seed)
+    best = [float("inf")] * len(ways)
+    with threads:
+        for _ in range(repeats):
+            for i, way in enumerate(ways):
+                start = time.process_time()
+                way()
+                best[i] = min(best[i], time.process_time() - start)
+        limited = threads.limited
+    active = width - frozen
+    flops = [
+        dense_flops(batch, width, width),
+        dense_flops(batch, width, width),  # masking computes every row, then zeroes some
+        dense_flops(batch, width, width, active),
+        dense_flops(batch, width, width, active),
+        dense_flops(batch, width, width, 0),
+    ]
+    results = [DenseWay(name, f, s) for name, f, s in zip(DENSE_WAYS, flops, best)]
+    return DenseFreezing(
+        library, dtype, batch, width, frozen, repeats, "1" if limited else "default", results
+    )
+
+
+def dense_steps(
+    *, library: str = "numpy", dtype: str = "float32", batch: int, width: int, frozen: int, seed: int = 0
+) -> list[Callable[[], tuple[Any, Any, Any]]]:
+    """The ways of DENSE_WAYS as functions returning (Y, dX, the trained rows' dW in W's row order)."""
+    return _dense_ways(library, dtype, batch=batch, width=width, frozen=frozen, seed=seed)[0]
+
+
+class _OneThread:
+    """The library's matmuls on one thread while inside (numpy's BLAS through threadpoolctl, if installed)."""
+
+    def __init__(self, library: str) -> None:
+        self.library = library
+        self.limited = False
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _OneThread:
+        if self.library == "torch":
+            torch = importlib.import_module("torch")
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            self._stack.callback(torch.set_num_threads, before)
+            self.limited = True
+        else:
+            try:
+                threadpoolctl = importlib.import_module("threadpoolctl")
+            except ImportError:  # numpy's BLAS runs as it is set up; the result says so
+                return self
+            self._stack.enter_context(threadpoolctl.threadpool_limits(1))
+            self.limited = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
+def _dense_ways(
+    library: str, dtype: str, *, batch: int, width: int, frozen: int, seed: int
+) -> tuple[list[Callable[[], tuple[Any, Any, Any]]], _OneThread]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(batch, width)).astype(dtype)
+    W = (rng.normal(size=(width, width)) / np.sqrt(width)).astype(dtype)
+    dY = rng.normal(size=(batch, width)).astype(dtype)  # the gradient arriving from the layer above
+    active = np.sort(rng.permutation(width)[: width - frozen])  # the trained neurons, scattered
+    keep = np.zeros((width, 1), dtype=dtype)
+    keep[active] = 1.0
+    order = np.concatenate([active, np.setdiff1d(np.arange(width), active)])  # two blocks: active first
+    W2, dY2 = W[order], dY[:, order]  # stored that way from the start, so not part of a step
+    k = len(active)
+    if library == "torch":
+        torch = importlib.import_module("torch")
+        X, W, dY, keep, W2, dY2 = (
+            torch.from_numpy(np.ascontiguousarray(a)) for a in (X, W, dY, keep, W2, dY2)
+        )
+        active = torch.from_numpy(active)
+
+    def no_freezing() -> tuple[Any, Any, Any]:
+        return X @ W.T, dY @ W, dY.T @ X
+
+    def mask_dw() -> tuple[Any, Any, Any]:
+        dW = dY.T @ X
+        dW *= keep  # the frozen rows zeroed after the fact
+        return X @ W.T, dY @ W, dW[active]
+
+    def gather_rows() -> tuple[Any, Any, Any]:
+        return X @ W.T, dY @ W, dY[:, active].T @ X
+
+    def two_blocks() -> tuple[Any, Any, Any]:
+        return X @ W2.T, dY2 @ W2, dY2[:, :k].T @ X
+
+    def whole_layer() -> tuple[Any, Any, Any]:
+        return X @ W.T, dY @ W, None
+
+    return [no_freezing, mask_dw, gather_rows, two_blocks, whole_layer], _OneThread(library)
+
+
+# -- the engine at the layer's size: where a step on the tape spends its time --------------------------
+
+TAPE_STEP_PARTS = ("tape forward", "loss and its backward", "tape backward", "optimizer step")
+
+
+def tape_step_parts(
+    model: MLP,
+    optimizer: Optimizer,
+    X: Any,
+    y: Any,
+    loss: Callable[[Any, Any], Value],
+    *,
+    tries: int = 7,
+) -> tuple[Tape, dict[str, float]]:
+    """Compile model's tape on X's first row, then time the parts of fit's step on (X, y), `tries` times.
+
+    The parts (TAPE_STEP_PARTS) are those of fit's step with a tape: the tape's forward on the batch,
+    the loss built on its outputs and that graph's backward, the tape's backward into the
+    parameters' .grad, and optimizer.step() (with zero_grad before the backward, as fit does). Each
+    part keeps its smallest CPU time over the tries, with the cyclic collector paused, as in fit.
+    The model trains while it is timed (tries optimizer steps).
+    """
+    fn = "tape_step_parts"
+    tries = check_int(fn, "tries", tries, 1)
+    data = np.asarray(X, dtype=np.float64)
+    tape = Tape.trace(model, data[:1])
+    best = dict.fromkeys(TAPE_STEP_PARTS, float("inf"))
+    lap = [0.0]  # when the current part started
+
+    def done(part: str) -> None:
+        now = time.process_time()
+        best[part] = min(best[part], now - lap[0])
+        lap[0] = now
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(tries):
+            lap[0] = time.process_time()
+            outputs = [Value(out) for out in tape.forward(data)]
+            done("tape forward")
+            optimizer.zero_grad()
+            total = loss(outputs[0] if tape.single else outputs, y)
+            total.backward()
+            done("loss and its backward")
+            tape.backward([out.grad for out in outputs])
+            done("tape backward")
+            optimizer.step()
+            done("optimizer step")
+    finally:
+        if collecting:
+            gc.enable()
+    return tape, best
