@@ -52,6 +52,9 @@ MEASURE = """() => {
     broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60)),
     figures: figures.length,
     widest: Math.max(0, ...figures.map(el => el.getBoundingClientRect().right)),
+    clipped: [...document.querySelectorAll('pre')].filter(visible)
+      .filter(el => el.scrollWidth > el.clientWidth && !/auto|scroll/.test(getComputedStyle(el).overflowX))
+      .map(el => el.innerText.slice(0, 60)),
     page_width: document.documentElement.scrollWidth,
     viewport: document.documentElement.clientWidth,
   };
@@ -138,6 +141,7 @@ def test_each_page_draws_its_math_and_figures_inside_the_page_offline(site: Site
         assert seen["images"] > 0 and seen["broken"] == [], f"{name}: {seen['broken']}"
         assert seen["widest"] <= seen["viewport"], f"{name}: a figure {seen['widest']} px wide"
         assert seen["page_width"] <= seen["viewport"], f"{name}: the page scrolls sideways"
+        assert seen["clipped"] == [], f"{name}: lines cut off at the right"
         shoot(page, "math[display=block]", f"{name}-math")
         shoot(page, ".jp-OutputArea-output img", f"{name}-figure")
         page.close()

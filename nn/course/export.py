@@ -52,6 +52,7 @@ main { max-width: 1000px; margin: 0 auto; padding: 0 1rem 2rem; box-sizing: bord
 .jp-OutputArea-output img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .jp-OutputArea-output svg { max-width: 100%; height: auto; }
 .jp-OutputArea-output { overflow-x: auto; }
+.jp-InputArea-editor pre, .jp-OutputArea-output pre { overflow-x: auto; }  /* long lines scroll, not clip */
 math { font-size: 1.1em; }
 math[display="block"] { margin: 0.6em 0; overflow-x: auto; overflow-y: hidden; }
 code.course-tex { color: #a33; }
