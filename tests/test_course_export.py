@@ -187,6 +187,7 @@ def test_the_page_holds_the_math_the_figure_a_note_for_the_frame_and_a_folded_so
     assert "The live playground runs with <code>python -m nn.playground</code>" in page
     solution = re.search(r'<details class="course-solution">.*?</details>', page, re.DOTALL)
     assert solution and "Solution to exercise 1" in solution.group(0)
+    assert "<summary>Show the solution</summary>" in solution.group(0)
     assert 'href="index.html"' in page and 'href="02_second.html">02 · Second →' in page
 
 

@@ -92,7 +92,8 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- endblock body_header -%}
 {%- block input_group -%}
 {%- if cell.metadata.get('jupyter', {}).get('source_hidden') -%}
-<details class="course-solution"><summary>Show the code</summary>
+{%- set what = 'solution' if 'solution' in cell.metadata.get('tags', []) else 'code' -%}
+<details class="course-solution"><summary>Show the {{ what }}</summary>
 {{ super() }}
 </details>
 {%- else -%}
