@@ -303,7 +303,6 @@ def _pages(folder: Path, warnings: list[str]) -> Iterator[tuple[str, str]]:
         template_file="course.html.j2",
         extra_loaders=[jinja2.DictLoader({"course.html.j2": TEMPLATE})],
         filters={"markdown2html": jinja2.pass_context(markdown2html)},
-        exclude_anchor_links=False,
     )
     yield "index.html", _index(notebooks)
     for i, nb in enumerate(notebooks):
