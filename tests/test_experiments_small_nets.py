@@ -1,11 +1,11 @@
-"""nn.experiments.small_nets: small architectures from scratch, many seeds, one recipe, success rates."""
+"""nn.experiments.dead_neurons.small_nets: small nets from scratch, many seeds, one recipe, success rates."""
 
 from __future__ import annotations
 
 import pytest
 
 from nn.experiments import recipes
-from nn.experiments.small_nets import SmallNets, small_nets
+from nn.experiments.dead_neurons import SmallNets, small_nets
 from nn.losses import hinge_loss
 from nn.module import MLP
 from nn.optim import SGD, Adam
