@@ -185,9 +185,9 @@ def test_lottery_control_uses_the_same_masks_on_a_different_init(lottery: Lotter
             assert [outcome.state[n] == 0.0 for n in weights] == [not r.mask[n] for n in weights]
     lines = str(result).splitlines()
     assert "winning ticket" in lines[2] and "random reinit" in lines[2]
-    assert "dead by construction" in lines[3]
-    assert lines[4].split()[:3] == ["round", "weights", "ticket"]
-    assert [line.split()[:2] for line in lines[5:]] == [
+    assert "dead by construction" in lines[3] and lines[4].startswith("  dead0 = dead ReLUs before training")
+    assert lines[5].split()[:3] == ["round", "weights", "ticket"]
+    assert [line.split()[:2] for line in lines[6:]] == [
         [str(r.round), f"{r.remaining:.1%}"] for r in result.rounds
     ]
 
@@ -223,8 +223,8 @@ def test_lottery_reports_the_cut_off_units_and_the_dead_at_start(lottery: Lotter
         for outcome in (r.ticket, r.control):  # dead by construction in the ticket and the control
             assert set(r.cut_off) <= set(outcome.dead_at_start)
     lines = str(pruned).splitlines()
-    assert lines[4].split()[-6:] == ["cut", "off", "ticket", "dead0", "reinit", "dead0"]
-    assert [line.split()[-3:] for line in lines[5:]] == [
+    assert lines[5].split()[-6:] == ["cut", "off", "ticket", "dead0", "reinit", "dead0"]
+    assert [line.split()[-3:] for line in lines[6:]] == [
         [str(len(r.cut_off)), str(len(r.ticket.dead_at_start)), str(len(r.control.dead_at_start))]
         for r in pruned.rounds
     ]
@@ -258,8 +258,8 @@ def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) ->
         ],
     )
     lines = seed_means([lottery, shifted]).splitlines()
-    assert lines[0].startswith("mean over 2 seeds")
-    rows = [line.split() for line in lines[2:]]
+    assert lines[0].startswith("mean over 2 seeds") and "dead by construction" in lines[1]
+    rows = [line.split() for line in lines[3:]]
     assert len(rows) == len(lottery.rounds)
     for row, r in zip(rows, lottery.rounds):
         reached = 1 + (r.ticket.steps_to_target is not None)
@@ -268,6 +268,7 @@ def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) ->
         assert row[4:6] == [f"{reached}/2", f"{statistics.mean(steps):.0f}"]
         control_reached = int(r.control.steps_to_target is not None)
         assert row[8] == f"{control_reached}/2"
+        assert row[-1] == f"{len(r.cut_off):.1f}"  # the same mask in both runs: the same cut-off units
 
 
 # -- freezing ---------------------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def test_successes_count_the_runs_at_the_target_and_the_table_shows_them(result:
             assert result.successes(i, c) == sum(r.accuracy[c] >= 1.0 for r in row)
     lines = str(result).splitlines()
     assert lines[0].startswith("small nets from scratch:") and "'steps': 6" in lines[0]
-    assert lines[2].split()[:2] == ["hidden", "parameters"]
-    for i, (line, params) in enumerate(zip(lines[3:], result.parameters)):
+    assert lines[2].startswith("  mean steps: the first such k")
+    assert lines[3].split()[:2] == ["hidden", "parameters"]
+    for i, (line, params) in enumerate(zip(lines[4:], result.parameters)):
         cells = line.split("]")[1].split()  # after the widths: parameters, then one count per checkpoint
         assert cells[:3] == [str(params), f"{result.successes(i, 0)}/2", f"{result.successes(i, 1)}/2"]
 

@@ -165,7 +165,8 @@ class SmallNets:
             [
                 f"small nets from scratch: {self.settings}",
                 f"  ≥{target:.0%} after k: runs (of the seeds) whose full-batch training accuracy"
-                f" reached {target:.0%} after k steps; mean steps: the first such k, over those that did",
+                f" was ≥ {target:.0%} after k steps",
+                "  mean steps: the first such k, over the runs that got there",
                 table(header, rows),
             ]
         )

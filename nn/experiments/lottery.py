@@ -82,8 +82,8 @@ class LotteryResult:
                 f"lottery ticket: {self.settings}",
                 f"  steps = first step whose full-batch train accuracy reaches {target:.0%} (— never)",
                 "  ticket = the winning ticket (rewound); reinit = random reinit (same mask)",
-                "  cut off = hidden units no kept weight connects to the inputs (dead by construction,"
-                " in both); dead0 = dead ReLUs before training",
+                "  cut off = hidden units no kept weight links to the inputs (dead by construction, in both)",
+                "  dead0 = dead ReLUs before training, the cut-off ones included",
                 table(header, rows),
             ]
         )
@@ -213,8 +213,8 @@ def seed_means(results: Sequence[LotteryResult]) -> str:
         rows.append(row)
     return (
         f"mean over {len(results)} seeds "
-        "(reached: runs whose train accuracy hit the target; steps: their mean;"
-        " cut off: hidden units dead by construction, mean)\n" + table(header, rows)
+        "(reached: runs whose train accuracy hit the target; steps: their mean;\n"
+        "  cut off: the mean number of hidden units dead by construction)\n" + table(header, rows)
     )
 
 
