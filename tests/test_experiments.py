@@ -23,9 +23,11 @@ from nn.experiments import (
     seed_means,
     vanishing_gradients,
 )
+from nn.experiments.lottery import cut_off_units
 from nn.losses import hinge_loss, l2_penalty
 from nn.module import MLP
 from nn.optim import SGD
+from nn.pruning import dead_neurons, full_mask, rewind
 from nn.train import fit
 
 # -- micrograd's recipe ----------------------------------------------------------------------------
@@ -183,8 +185,9 @@ def test_lottery_control_uses_the_same_masks_on_a_different_init(lottery: Lotter
             assert [outcome.state[n] == 0.0 for n in weights] == [not r.mask[n] for n in weights]
     lines = str(result).splitlines()
     assert "winning ticket" in lines[2] and "random reinit" in lines[2]
-    assert lines[3].split()[:3] == ["round", "weights", "ticket"]
-    assert [line.split()[:2] for line in lines[4:]] == [
+    assert "dead by construction" in lines[3] and lines[4].startswith("  dead0 = dead ReLUs before training")
+    assert lines[5].split()[:3] == ["round", "weights", "ticket"]
+    assert [line.split()[:2] for line in lines[6:]] == [
         [str(r.round), f"{r.remaining:.1%}"] for r in result.rounds
     ]
 
@@ -194,6 +197,37 @@ def test_lottery_ticket_is_deterministic(lottery: LotteryResult) -> None:
     first = lottery.rounds[:2]
     assert [r.ticket for r in again.rounds] == [r.ticket for r in first]
     assert [r.control for r in again.rounds] == [r.control for r in first]
+
+
+def test_cut_off_units_follow_the_mask_layer_by_layer() -> None:
+    mask = full_mask(MLP(2, [3, 2, 1], seed=0))
+    assert cut_off_units(mask) == []
+    for k in (0, 1):  # unit (0, 1) loses both inputs: no path from the data
+        mask[f"layers.0.neurons.1.w.{k}"] = False
+    for k in (0, 2):  # unit (1, 0) keeps only its weight from (0, 1): cut off too
+        mask[f"layers.1.neurons.0.w.{k}"] = False
+    assert cut_off_units(mask) == [(0, 1), (1, 0)]
+    model = MLP(2, [3, 2, 1], seed=0)
+    rewind(model, model.state_dict(), mask)  # biases start at 0, as every init draws them
+    X = recipes.moons(20).X
+    assert {(0, 1), (1, 0)} <= set(dead_neurons(model, X))  # dead by construction, whatever the weights
+    mask["layers.1.neurons.0.w.2"] = True  # reading a connected unit again
+    assert cut_off_units(mask) == [(0, 1)]
+
+
+def test_lottery_reports_the_cut_off_units_and_the_dead_at_start(lottery: LotteryResult) -> None:
+    pruned = lottery_ticket(3, prune_fraction=0.6, steps=3, seed=0, widths=(4, 4), n=20, n_test=20, lr=0.05)
+    assert any(r.cut_off for r in pruned.rounds)  # at 6% of the weights some units lose every input
+    for r in [*lottery.rounds, *pruned.rounds]:
+        assert r.cut_off == cut_off_units(r.mask)
+        for outcome in (r.ticket, r.control):  # dead by construction in the ticket and the control
+            assert set(r.cut_off) <= set(outcome.dead_at_start)
+    lines = str(pruned).splitlines()
+    assert lines[5].split()[-6:] == ["cut", "off", "ticket", "dead0", "reinit", "dead0"]
+    assert [line.split()[-3:] for line in lines[6:]] == [
+        [str(len(r.cut_off)), str(len(r.ticket.dead_at_start)), str(len(r.control.dead_at_start))]
+        for r in pruned.rounds
+    ]
 
 
 def test_freezing_on_lanes_counts_one_examples_graph_and_without_lanes_every_examples() -> None:
@@ -224,8 +258,8 @@ def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) ->
         ],
     )
     lines = seed_means([lottery, shifted]).splitlines()
-    assert lines[0].startswith("mean over 2 seeds")
-    rows = [line.split() for line in lines[2:]]
+    assert lines[0].startswith("mean over 2 seeds") and "dead by construction" in lines[1]
+    rows = [line.split() for line in lines[3:]]
     assert len(rows) == len(lottery.rounds)
     for row, r in zip(rows, lottery.rounds):
         reached = 1 + (r.ticket.steps_to_target is not None)
@@ -234,6 +268,7 @@ def test_seed_means_averages_each_round_over_the_runs(lottery: LotteryResult) ->
         assert row[4:6] == [f"{reached}/2", f"{statistics.mean(steps):.0f}"]
         control_reached = int(r.control.steps_to_target is not None)
         assert row[8] == f"{control_reached}/2"
+        assert row[-1] == f"{len(r.cut_off):.1f}"  # the same mask in both runs: the same cut-off units
 
 
 # -- freezing ---------------------------------------------------------------------------------------

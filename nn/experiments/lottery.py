@@ -16,12 +16,12 @@ from typing import Any
 from .._checks import check_int, check_real, non_negative
 from .._table import table
 from ..module import MLP
-from ..pruning import Mask, full_mask, magnitude_mask, rewind, train_masked
+from ..pruning import Mask, dead_neurons, full_mask, magnitude_mask, rewind, train_masked
 from ..train import accuracy, predict
 from . import recipes
 from ._args import check_widths
 
-__all__ = ["LotteryResult", "LotteryRound", "Outcome", "lottery_ticket", "seed_means"]
+__all__ = ["LotteryResult", "LotteryRound", "Outcome", "cut_off_units", "lottery_ticket", "seed_means"]
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Outcome:
     steps_to_target: int | None
     final_loss: float
     state: dict[str, float]  # the trained parameters
+    dead_at_start: list[tuple[int, int]] = field(default_factory=list)  # dead ReLUs on X before training
 
 
 @dataclass
@@ -45,6 +46,9 @@ class LotteryRound:
     mask: Mask
     ticket: Outcome
     control: Outcome
+    # hidden units no kept weight connects to the inputs: z = b = 0 on every example, so dead by
+    # construction, in the ticket and the control alike (cut_off_units)
+    cut_off: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -60,14 +64,26 @@ class LotteryResult:
         target = self.settings.get("target", 1.0)
         header = ["round", "weights"]
         header += [f"{side} {col}" for side in ("ticket", "reinit") for col in ("train", "test", "steps")]
+        header += ["cut off", "ticket dead0", "reinit dead0"]
         rows = [
-            [str(r.round), f"{r.remaining:.1%}", *_cells(r.ticket), *_cells(r.control)] for r in self.rounds
+            [
+                str(r.round),
+                f"{r.remaining:.1%}",
+                *_cells(r.ticket),
+                *_cells(r.control),
+                str(len(r.cut_off)),
+                str(len(r.ticket.dead_at_start)),
+                str(len(r.control.dead_at_start)),
+            ]
+            for r in self.rounds
         ]
         return "\n".join(
             [
                 f"lottery ticket: {self.settings}",
                 f"  steps = first step whose full-batch train accuracy reaches {target:.0%} (— never)",
                 "  ticket = the winning ticket (rewound); reinit = random reinit (same mask)",
+                "  cut off = hidden units no kept weight links to the inputs (dead by construction, in both)",
+                "  dead0 = dead ReLUs before training, the cut-off ones included",
                 table(header, rows),
             ]
         )
@@ -100,9 +116,14 @@ def lottery_ticket(
     over the full batch (the paper uses Adam for Lenet-300-100); test accuracy is on n_test moons
     points drawn with another seed, standardized with the training set's mean and spread.
 
-    At high sparsity a unit can lose every incoming weight: its z is then its bias alone, which
-    starts at 0, so a ReLU unit is dead from step 0. That hits the control harder (its mask was
-    not chosen for its weights) and can leave it with a constant output.
+    At high sparsity a hidden unit can lose every incoming weight, or keep only weights that read
+    such units: its z is then its bias alone, which starts at 0 in θ₀ and θ₀' alike, so the ReLU
+    is dead from step 0 (relu'(0) = 0) in the ticket and in the control. Each round reports these
+    cut-off units (cut_off_units) and, per net, the dead units before training (dead_at_start),
+    so a control's failure is not blamed on its init where the mask alone explains it. A unit
+    that is connected can still be dead at the start: with a zero bias and only ReLU inputs
+    (never negative), it is dead whenever all its kept weights are negative, which depends on
+    the init's signs, and is where ticket and control can differ.
     """
     fn = "lottery_ticket"
     widths = check_widths(fn, widths)
@@ -127,6 +148,7 @@ def lottery_ticket(
     def train(start: Mapping[str, float], mask: Mask) -> Outcome:
         model = MLP(2, sizes, seed=0)
         rewind(model, start, mask)
+        dead_at_start = dead_neurons(model, data.X)
         history = train_masked(model, mask, data.X, data.y, steps=steps, lr=lr)
         reached = [k for k, a in enumerate(history.accuracy) if a >= target]
         return Outcome(
@@ -135,6 +157,7 @@ def lottery_ticket(
             steps_to_target=reached[0] if reached else None,
             final_loss=history.loss[-1],
             state=model.state_dict(),
+            dead_at_start=dead_at_start,
         )
 
     mask = full_mask(MLP(2, sizes, seed=0))
@@ -149,6 +172,7 @@ def lottery_ticket(
                 mask=mask,
                 ticket=ticket,
                 control=train(control_init, mask),
+                cut_off=cut_off_units(mask),
             )
         )
         rates = [prune_fraction] * len(widths) + [output_rate]
@@ -173,6 +197,7 @@ def seed_means(results: Sequence[LotteryResult]) -> str:
     header += [
         f"{side} {col}" for side in ("ticket", "reinit") for col in ("train", "test", "reached", "steps")
     ]
+    header.append("cut off")
     rows = []
     for k, first in enumerate(results[0].rounds):
         row = [str(k), f"{first.remaining:.1%}"]
@@ -184,11 +209,37 @@ def seed_means(results: Sequence[LotteryResult]) -> str:
                 f"{len(reached)}/{len(outcomes)}",
                 f"{statistics.mean(reached):.0f}" if reached else "—",
             ]
+        row.append(f"{statistics.mean(len(r.rounds[k].cut_off) for r in results):.1f}")
         rows.append(row)
     return (
         f"mean over {len(results)} seeds "
-        "(reached: runs whose train accuracy hit the target; steps: their mean)\n" + table(header, rows)
+        "(reached: runs whose train accuracy hit the target; steps: their mean;\n"
+        "  cut off: the mean number of hidden units dead by construction)\n" + table(header, rows)
     )
+
+
+def cut_off_units(mask: Mask) -> list[tuple[int, int]]:
+    """The hidden units (layer, neuron) with no path of kept weights from the inputs, in order.
+
+    A unit is cut off when none of its kept incoming weights reads an input or a connected unit
+    (layer by layer, so a unit reading only cut-off units is cut off too). Its z is its bias
+    alone on every example; with a zero bias a ReLU unit is dead before training starts, and
+    stays dead (its gradient is 0 from the first step, so neither SGD nor Adam moves it).
+    """
+    # Weight names are layers.{i}.neurons.{j}.w.{k}: weight k of neuron j in layer i.
+    kept: dict[int, dict[int, set[int]]] = {}  # layer -> neuron -> the inputs its kept weights read
+    for name, keep in mask.items():
+        i, j, k = (int(part) for part in name.split(".")[1::2])
+        inputs = kept.setdefault(i, {}).setdefault(j, set())
+        if keep:
+            inputs.add(k)
+    cut: list[tuple[int, int]] = []
+    connected: set[int] | None = None  # the previous layer's connected units; None: the inputs
+    for i in sorted(kept)[:-1]:  # the last layer is the output, never a hidden unit
+        alive = {j for j, inputs in kept[i].items() if inputs and (connected is None or inputs & connected)}
+        cut += [(i, j) for j in sorted(kept[i]) if j not in alive]
+        connected = alive
+    return cut
 
 
 def _cells(o: Outcome) -> list[str]:
