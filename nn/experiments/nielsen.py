@@ -11,8 +11,10 @@ apply the output sigmoid themselves (cross-entropy from the logits stays exact w
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,12 +200,14 @@ def initial_gradients(
     check_choice("initial_gradients", "cost", cost, COSTS)
     X, Y = _nielsen_data("initial_gradients", n, data_seed)
     norms = []
-    for arch in architectures:
-        model = nielsen_mlp(arch, seed=0, weight_std=weight_std)
-        rows = [
-            bias_gradient_norms(nielsen_init(model, seed=s, weight_std=weight_std), X, Y, cost) for s in seeds
-        ]
-        norms.append(np.array(rows))
+    with _one_thread():
+        for arch in architectures:
+            model = nielsen_mlp(arch, seed=0, weight_std=weight_std)
+            rows = [
+                bias_gradient_norms(nielsen_init(model, seed=s, weight_std=weight_std), X, Y, cost)
+                for s in seeds
+            ]
+            norms.append(np.array(rows))
     return InitialGradients(sizes=architectures, norms=norms, seeds=list(seeds), n=len(X), cost=cost)
 
 
@@ -228,12 +232,13 @@ def speed_of_learning(
     weights, biases = layer_arrays(nielsen_mlp(sizes, seed=seed))
     decay = 1.0 - lr * lmbda / len(X)
     history = np.empty((epochs, len(weights) - 1))
-    for epoch in range(epochs):
-        _, deltas, grads_w = matrix_backprop((weights, biases), X, Y, cost)
-        grads_b = [d.mean(axis=0) for d in deltas]
-        history[epoch] = [np.linalg.norm(g) for g in grads_b[:-1]]
-        weights = [decay * W - lr * g for W, g in zip(weights, grads_w)]
-        biases = [b - lr * g for b, g in zip(biases, grads_b)]
+    with _one_thread():
+        for epoch in range(epochs):
+            _, deltas, grads_w = matrix_backprop((weights, biases), X, Y, cost)
+            grads_b = [d.mean(axis=0) for d in deltas]
+            history[epoch] = [np.linalg.norm(g) for g in grads_b[:-1]]
+            weights = [decay * W - lr * g for W, g in zip(weights, grads_w)]
+            biases = [b - lr * g for b, g in zip(biases, grads_b)]
     return history
 
 
@@ -257,6 +262,22 @@ def _nielsen_data(fn: str, n: int, data_seed: int) -> tuple[np.ndarray, np.ndarr
     digits = load_digits(data_seed=data_seed, scaling="unit")
     n = check_int(fn, "n", n, 1, most=len(digits.X_train))
     return digits.X_train[:n], np.eye(10)[digits.y_train[:n]]
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """numpy's matrix products on one thread, where threadpoolctl (scikit-learn's dependency) is installed.
+
+    These matrices are small (1,000 × 30): several BLAS threads spend longer waiting on each other
+    than multiplying, several times longer on a busy machine.
+    """
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:
+        yield
+        return
+    with threadpoolctl.threadpool_limits(limits=1):
+        yield
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
