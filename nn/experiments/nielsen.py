@@ -107,6 +107,14 @@ def matrix_backprop(
     """
     kind = check_choice("matrix_backprop", "cost", cost, COSTS)
     weights, biases = layer_arrays(model) if isinstance(model, MLP) else model
+    with _one_thread():
+        return _backprop(weights, biases, X, targets, kind)
+
+
+def _backprop(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], X: np.ndarray, targets: np.ndarray, kind: str
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """matrix_backprop on arrays, its arguments checked."""
     a = np.asarray(X, dtype=np.float64)
     inputs, zs = [], []
     for W, b in zip(weights, biases):
@@ -200,14 +208,12 @@ def initial_gradients(
     check_choice("initial_gradients", "cost", cost, COSTS)
     X, Y = _nielsen_data("initial_gradients", n, data_seed)
     norms = []
-    with _one_thread():
-        for arch in architectures:
-            model = nielsen_mlp(arch, seed=0, weight_std=weight_std)
-            rows = [
-                bias_gradient_norms(nielsen_init(model, seed=s, weight_std=weight_std), X, Y, cost)
-                for s in seeds
-            ]
-            norms.append(np.array(rows))
+    for arch in architectures:
+        model = nielsen_mlp(arch, seed=0, weight_std=weight_std)
+        rows = [
+            bias_gradient_norms(nielsen_init(model, seed=s, weight_std=weight_std), X, Y, cost) for s in seeds
+        ]
+        norms.append(np.array(rows))
     return InitialGradients(sizes=architectures, norms=norms, seeds=list(seeds), n=len(X), cost=cost)
 
 
@@ -234,7 +240,7 @@ def speed_of_learning(
     history = np.empty((epochs, len(weights) - 1))
     with _one_thread():
         for epoch in range(epochs):
-            _, deltas, grads_w = matrix_backprop((weights, biases), X, Y, cost)
+            _, deltas, grads_w = _backprop(weights, biases, X, Y, cost)
             grads_b = [d.mean(axis=0) for d in deltas]
             history[epoch] = [np.linalg.norm(g) for g in grads_b[:-1]]
             weights = [decay * W - lr * g for W, g in zip(weights, grads_w)]
