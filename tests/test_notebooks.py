@@ -29,6 +29,8 @@ COURSE = [
     "06_dead_neurons_and_lottery_tickets",
     "07_freezing_converged_neurons",
     "08_from_scalars_to_pytorch",
+    "09_real_data_digits",
+    "10_vanishing_gradients_on_digits",
 ]
 MAX_BYTES = 500_000  # per notebook: outputs no larger than they need to be
 IMAGES = ("image/png", "image/svg+xml")
