@@ -12,7 +12,7 @@ from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, s
 from .interop import to_torch
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l1_penalty, l2_penalty, mse_loss, softmax
 from .module import MLP, Layer, Module, Neuron, record
-from .optim import SGD, Adam, Optimizer
+from .optim import SGD, Adam, Optimizer, clip_grad_norm
 from .serialize import load, save
 from .train import History, accuracy, fit, predict
 
@@ -27,6 +27,7 @@ __all__ = [
     "Optimizer",
     "accuracy",
     "binary_cross_entropy",
+    "clip_grad_norm",
     "cross_entropy",
     "diagnostics",
     "draw",

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Set
 
 from engine import Value
 
-from ._checks import check_real, described, non_negative, ordered, show
+from ._checks import check_real, described, non_negative, ordered, positive, show
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adam", "Optimizer", "clip_grad_norm"]
 
 Params = Iterable[Value] | Value
 
@@ -163,6 +163,29 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
         return x - self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+
+
+def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
+    """g ← g·min(1, max_norm/‖g‖), ‖g‖ the 2-norm of every parameter's .grad together; returns ‖g‖ before.
+
+    torch.nn.utils.clip_grad_norm_'s rule: the step keeps its direction and only loses length. Call it
+    between backward and the optimizer's step. A non-finite ‖g‖ is refused, every .grad left as it was.
+    """
+    fn = "clip_grad_norm"
+    max_norm = positive(fn, "max_norm", max_norm)
+    ps = list(_positions_of(fn, params))
+    grads = [float(p.grad) for p in ps]
+    for i, g in enumerate(grads):
+        if not math.isfinite(g):
+            raise ValueError(f"{fn}: parameter {i}'s .grad is {show(g)}; the norm is not finite")
+    # Scaled by the largest |g| first, so gradients of 1e200 do not overflow when squared.
+    top = max(map(abs, grads))
+    total = top * math.sqrt(math.fsum((g / top) ** 2 for g in grads)) if top > 0.0 else 0.0
+    if total > max_norm:
+        scale = max_norm / total
+        for p, g in zip(ps, grads):
+            p.grad = g * scale
+    return total
 
 
 def _positions_of(optimizer: str, params: Iterable[Value]) -> dict[Value, int]:

@@ -145,29 +145,8 @@ def test_speed_of_learning_starts_at_init_and_keeps_the_first_layer_slowest() ->
 
 
 @pytest.mark.parametrize(
-    ("grads", "max_norm", "clipped", "norm"),
-    [
-        ([3.0, 4.0], 1.0, [0.6, 0.8], 5.0),  # too long: scaled down to max_norm, same direction
-        ([3.0, 4.0], 5.0, [3.0, 4.0], 5.0),  # exactly at the limit: untouched
-        ([0.3, -0.4], 1.0, [0.3, -0.4], 0.5),  # short enough: untouched
-        ([0.0, 0.0], 1.0, [0.0, 0.0], 0.0),
-    ],
-)
-def test_clip_grad_norm(grads: list[float], max_norm: float, clipped: list[float], norm: float) -> None:
-    params = [Value(1.0) for _ in grads]
-    for p, g in zip(params, grads):
-        p.grad = g
-    assert nielsen.clip_grad_norm(params, max_norm) == pytest.approx(norm)
-    assert [p.grad for p in params] == pytest.approx(clipped)
-
-
-@pytest.mark.parametrize(
     ("call", "message"),
     [
-        (
-            lambda: nielsen.clip_grad_norm([], 0.0),
-            "clip_grad_norm: max_norm must be a finite number > 0, got 0.0",
-        ),
         (lambda: nielsen.nielsen_mlp([64]), "nielsen_mlp: sizes must hold the inputs and at least one layer"),
         (lambda: nielsen.initial_gradients(cost="hinge"), "initial_gradients: unknown cost 'hinge'"),
         (

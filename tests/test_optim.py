@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from engine import Value
-from nn.optim import SGD, Adam, Optimizer
+from nn.optim import SGD, Adam, Optimizer, clip_grad_norm
 
 OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
 
@@ -332,3 +333,63 @@ def test_the_base_class_has_no_update_rule() -> None:
     opt = Optimizer([Value(1.0)], lr=0.1)
     with pytest.raises(NotImplementedError):
         opt.step()
+
+
+# -- clip_grad_norm -------------------------------------------------------------------------------
+
+CLIPS = [  # the gradients, max_norm, the gradients after, the norm returned (before clipping)
+    ([3.0, 4.0], 1.0, [0.6, 0.8], 5.0),  # too long: scaled down to max_norm, the same direction
+    ([3.0, 4.0], 5.0, [3.0, 4.0], 5.0),  # exactly at the limit: untouched
+    ([0.3, -0.4], 1.0, [0.3, -0.4], 0.5),  # short enough: untouched
+    ([0.0, 0.0], 1.0, [0.0, 0.0], 0.0),
+    ([-6.0], 2.0, [-2.0], 6.0),
+    ([3e200, 4e200], 1.0, [0.6, 0.8], 5e200),  # squares beyond the float range: no overflow
+    ([3e-200, 4e-200], 1.0, [3e-200, 4e-200], 5e-200),  # squares below it: no underflow to 0
+]
+
+
+@pytest.mark.parametrize(("grads", "max_norm", "after", "norm"), CLIPS)
+def test_clip_grad_norm_scales_every_grad_by_one_factor(grads, max_norm, after, norm) -> None:
+    params = [Value(1.0) for _ in grads]
+    for p, g in zip(params, grads):
+        p.grad = g
+    assert clip_grad_norm(params, max_norm) == pytest.approx(norm, rel=1e-15)
+    assert [p.grad for p in params] == pytest.approx(after, rel=1e-15)
+    assert [p.data for p in params] == [1.0] * len(grads)  # the step is the optimizer's
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("grads", "max_norm", "after", "norm"), CLIPS[:5])
+def test_clip_grad_norm_matches_torch(grads, max_norm, after, norm, torch) -> None:
+    params = [Value(1.0) for _ in grads]
+    tensors = [torch.tensor(1.0, dtype=torch.float64, requires_grad=True) for _ in grads]
+    for p, t, g in zip(params, tensors, grads):
+        p.grad, t.grad = g, torch.tensor(g, dtype=torch.float64)
+    theirs = torch.nn.utils.clip_grad_norm_(tensors, max_norm)
+    assert clip_grad_norm(params, max_norm) == pytest.approx(float(theirs), rel=1e-15)
+    # torch divides by ‖g‖ + 1e-6, ours by ‖g‖ exactly
+    np.testing.assert_allclose([p.grad for p in params], [float(t.grad) for t in tensors], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("grads", "max_norm", "message"),
+    [
+        ([1.0], 0.0, "clip_grad_norm: max_norm must be a finite number > 0, got 0.0"),
+        ([1.0], math.inf, "clip_grad_norm: max_norm must be a finite number > 0, got inf"),
+        ([1.0, math.nan], 1.0, "clip_grad_norm: parameter 1's .grad is nan; the norm is not finite"),
+        ([math.inf], 1.0, "clip_grad_norm: parameter 0's .grad is inf; the norm is not finite"),
+        ([], 1.0, "clip_grad_norm: got an empty parameter list"),
+    ],
+)
+def test_clip_grad_norm_refuses_and_changes_nothing(grads, max_norm, message) -> None:
+    params = [Value(1.0) for _ in grads]
+    for p, g in zip(params, grads):
+        p.grad = g
+    with pytest.raises(ValueError, match=re.escape(message)):
+        clip_grad_norm(params, max_norm)
+    assert [p.grad for p in params] == pytest.approx(grads, nan_ok=True)
+
+
+def test_clip_grad_norm_refuses_a_value_for_a_list() -> None:
+    with pytest.raises(TypeError, match="clip_grad_norm: params must be a list of Values"):
+        clip_grad_norm(Value(1.0), 1.0)  # type: ignore[arg-type]

@@ -33,7 +33,6 @@ __all__ = [
     "NIELSEN_MNIST",
     "InitialGradients",
     "bias_gradient_norms",
-    "clip_grad_norm",
     "initial_gradients",
     "matrix_backprop",
     "nielsen_cost",
@@ -246,21 +245,6 @@ def speed_of_learning(
             weights = [decay * W - lr * g for W, g in zip(weights, grads_w)]
             biases = [b - lr * g for b, g in zip(biases, grads_b)]
     return history
-
-
-def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
-    """Scale every .grad by min(1, max_norm / ‖g‖), ‖g‖ over all params together; return ‖g‖ before.
-
-    As torch.nn.utils.clip_grad_norm_: the step keeps its direction and loses only its length.
-    """
-    max_norm = positive("clip_grad_norm", "max_norm", max_norm)
-    ps = list(params)
-    total = math.sqrt(math.fsum(p.grad * p.grad for p in ps))
-    if total > max_norm:
-        scale = max_norm / total
-        for p in ps:
-            p.grad *= scale
-    return total
 
 
 def _nielsen_data(fn: str, n: int, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
