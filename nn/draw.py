@@ -46,6 +46,7 @@ def mlp_to_dot(
     if show not in ("weight", "grad"):
         raise ValueError(f"mlp_to_dot: show must be 'weight' or 'grad', got {show!r}")
     Options(rankdir, precision, max_nodes=max_nodes, caller="mlp_to_dot")  # the same checks as to_dot's
+    rankdir = "LR" if rankdir == "auto" else rankdir  # a network's width is its few layers: input at the left
     count = len(layers[0][0].w) + sum(map(len, layers))
     if count > max_nodes:
         raise GraphTooLargeError(

@@ -54,8 +54,9 @@ def quickstart() -> Value:
 
 
 def records(dot: str) -> dict[str, str]:
-    """Value node id -> its record label text."""
-    return dict(re.findall(r'^\s*(n\d+) \[label="\{ (.*?) \}"', dot, flags=re.MULTILINE))
+    """Value node id -> its record label text (its fields, without the braces TB adds)."""
+    found = re.findall(r'^\s*(n\d+) \[label="((?:[^"\\]|\\.)*)"', dot, flags=re.MULTILINE)
+    return {nid: re.sub(r"^\{ (.*) \}$", r"\1", fields) for nid, fields in found}
 
 
 def captions(frames: list[str]) -> list[str]:
@@ -122,9 +123,15 @@ def test_fields_and_precision(options: dict[str, Any], record: str) -> None:
     assert records(to_dot(quickstart(), **options))["n3"] == record
 
 
-def test_top_to_bottom_drops_the_record_braces_so_fields_still_read_across() -> None:
-    dot = to_dot(quickstart(), rankdir="TB")
-    assert "rankdir=TB" in dot and 'n3 [label="a | data 2.0000 | grad 6.0000"' in dot
+@pytest.mark.parametrize(
+    ("rankdir", "label"),
+    [("LR", '"a | data 2.0000 | grad 6.0000"'), ("TB", '"{ a | data 2.0000 | grad 6.0000 }"')],
+)
+def test_fields_are_stacked_label_over_data_over_grad_in_either_direction(rankdir: str, label: str) -> None:
+    # A record lays its fields across the rank direction, braces turn them: stacked, a value is a
+    # narrow card, which keeps a chain of values inside a notebook column.
+    dot = to_dot(quickstart(), rankdir=rankdir)
+    assert f"rankdir={rankdir}" in dot and f"n3 [label={label}" in dot
 
 
 @pytest.mark.parametrize(
@@ -524,3 +531,80 @@ def test_a_caption_is_drawn_above_the_legend_as_written(legend: bool) -> None:
 def test_a_caption_must_be_lines_of_text(caption: Any) -> None:
     with pytest.raises(TypeError, match="to_dot: caption must be a sequence of str lines"):
         to_dot(quickstart(), caption=caption)
+
+
+# -- frozen parameters and the drawing's direction ------------------------------------------------
+
+
+def test_a_parameter_that_takes_no_grad_is_drawn_frozen_inside_its_scope() -> None:
+    x = Value(1.0, label="x0", requires_grad=False)
+    w, b = Value(0.5, label="w0"), Value(0.1, label="b")
+    with tag_scopes(), scope("neuron 0"):
+        z = w * x + b
+    w.requires_grad = False  # as nn.freezing.freeze_neuron does
+    order = topo_order(z)
+    dot = to_dot(z, params=[w, b])
+    assert attr(dot, f"n{order.index(w)}", "fillcolor") == ROLE_FILL["frozen"]
+    assert attr(dot, f"n{order.index(w)}", "style") == "filled,dashed"
+    assert attr(dot, f"n{order.index(b)}", "fillcolor") == ROLE_FILL["parameter"]
+    box = re.search(r'label="neuron 0".*?\n\t\}', dot, flags=re.DOTALL)
+    assert box and f"n{order.index(w)} [" in box.group(0)  # in its neuron's box, like b, not outside
+    assert 'style="dashed">frozen parameter (no grad)</td>' in dot
+    # Without params, nothing says w is a parameter: a labelled leaf without grad is an input.
+    assert attr(to_dot(z), f"n{order.index(w)}", "fillcolor") == ROLE_FILL["input"]
+
+
+def chain(n: int) -> Value:
+    """tanh applied n times: a graph n values deep and one wide."""
+    v = Value(0.3, label="x")
+    for _ in range(n):
+        v = v.tanh()
+    return v
+
+
+def broad(n: int) -> Value:
+    """n scoped boxes side by side between one input and their sum, collapsed: 3 levels, n wide."""
+    x = Value(0.5, label="x")
+    with tag_scopes():
+        outs = []
+        for j in range(n):
+            with scope(f"neuron {j}"):
+                outs.append(x * Value(j + 1.0, label="w"))
+        with scope("sum"):
+            total = outs[0]
+            for out in outs[1:]:
+                total = total + out
+    return total
+
+
+@pytest.mark.parametrize(
+    ("build", "options", "rankdir"),
+    [
+        (quickstart, {}, "TB"),  # 4 levels deep, 4 leaves wide: a card is narrower than a level
+        (lambda: chain(6), {}, "TB"),
+        (lambda: Value(1.0, label="x"), {}, "TB"),
+        (lambda: broad(3), {"collapse": "neuron", "clusters": False}, "TB"),
+        (lambda: broad(12), {"collapse": "neuron", "clusters": False}, "LR"),
+        (quickstart, {"rankdir": "LR"}, "LR"),  # asked for: as asked
+        (lambda: chain(6), {"rankdir": "LR"}, "LR"),
+    ],
+)
+def test_auto_direction_draws_the_narrower_way(build: Builder, options: dict[str, Any], rankdir: str) -> None:
+    assert f"rankdir={rankdir} " in to_dot(build(), **options)
+    assert f"rankdir={rankdir} " in frames_to_dot(build(), **options)[0]
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        (quickstart, {}),
+        (quickstart, {"edge_labels": True}),
+        (lambda: chain(12), {}),
+        (lambda: broad(12), {"collapse": "neuron", "clusters": False}),
+    ],
+)
+def test_default_drawings_fit_a_notebook_column(build: Builder, options: dict[str, Any]) -> None:
+    svg = draw_dot(build(), **options).pipe(format="svg", encoding="utf-8")
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))  # type: ignore[union-attr]
+    assert width <= 675  # 900 px, a notebook column

@@ -10,7 +10,7 @@ from .lanes import caption as lanes_caption
 from .lanes import check_example, lane_count, view
 from .looks import _EDGE_COLOR, _EDGE_FONT, INK, LOOKS, _Look
 from .text import Attrs, dot_attrs, dot_text, html_text, number, record_text
-from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare
+from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare, _resolve
 
 _GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
 _NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
@@ -22,7 +22,7 @@ def to_dot(
     root: Node,
     *,
     params: Iterable[Node] | None = None,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     precision: int = 4,
     fields: Sequence[str] = FIELDS,
     color_by: str = "role",
@@ -41,6 +41,7 @@ def to_dot(
     edge_labels=True labels each edge into an op with ∂out/∂input at the current values. Values
     made inside engine.scope() (with engine.tag_scopes() on) are drawn in labelled boxes;
     collapse="neuron" draws each innermost scope as one box. caption: lines of text above the legend.
+    rankdir="auto" draws top to bottom ("TB") or left to right ("LR"), whichever is narrower.
     A lane graph (values holding one number per example) shows each lane value at `example`, or
     with example=None its mean over the lanes, drawn with rounded corners.
     """
@@ -59,6 +60,7 @@ def to_dot(
         known = None if known is None else {seen[p] for p in known if p in seen}
         caption = [*caption, lanes_caption(lanes, example)]
     g = _prepare(_analyse(root, known), options)
+    options = _resolve(g, options)
     return _dot(g, LOOKS[color_by](g, precision, edge_labels), options, caption)
 
 
@@ -171,10 +173,11 @@ def _record(node: Node, look: _Look, opt: Options) -> tuple[str, str]:
 
 
 def _record_label(parts: Sequence[str], rankdir: str) -> str:
-    # A record lays its fields across the rank direction; braces turn them, so the fields read
-    # left to right in either direction.
+    # A record lays its fields across the rank direction; braces turn them. Stacked (label over
+    # data over grad) in either direction, a value is a narrow card, so a graph fits a notebook
+    # column: side by side, the fields made each value ~150 pt wide and a 12-value chain 2,000 pt.
     body = " | ".join(parts)
-    return f"{{ {body} }}" if rankdir == "LR" else body
+    return body if rankdir == "LR" else f"{{ {body} }}"
 
 
 def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list[str]:
@@ -203,13 +206,14 @@ def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list
 
 
 def legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
-    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border])."""
+    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border, style])."""
     span = max(len(items), 1)
     rows = [f'<tr><td align="left" border="0" colspan="{span}">{html_text(c)}</td></tr>' for c in caption]
     if items:
         cells = ""
         for fill, text, *border in items:
             edge = f' color="{border[0]}" border="2"' if border else ""
+            edge += f' style="{border[1]}"' if len(border) > 1 else ""
             cells += f'<td bgcolor="{fill}"{edge}>{html_text(text)}</td>'
         rows.append(f"<tr>{cells}</tr>")
     table = '<table border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA">'

@@ -13,6 +13,7 @@ from .view import _Graph
 ROLE_FILL = {
     "input": "#99DDFF",  # light cyan
     "parameter": "#EEDD88",  # light yellow
+    "frozen": "#F7F0CF",  # the parameters' yellow, paled, with a dashed border: a parameter not trained
     "constant": "#DDDDDD",  # pale grey
     "interior": "#FFFFFF",
     "output": "#FFAABB",  # pink
@@ -37,7 +38,10 @@ class _Look:
         return node.grad
 
     def fill(self, node: Node) -> Attrs:
-        attrs = {"fillcolor": ROLE_FILL[self.g.role[node]]}
+        role = self.g.role[node]
+        attrs = {"fillcolor": ROLE_FILL[role]}
+        if role == "frozen":
+            attrs["style"] = "filled,dashed"
         if node is self.g.root:
             attrs["penwidth"] = "2"
         return attrs
@@ -57,7 +61,9 @@ class _Look:
 
     def legend(self) -> list[tuple[str, ...]]:
         roles = dict.fromkeys(self.g.role[node] for node in self.g.order)
-        return [(ROLE_FILL[role], role) for role in ROLE_FILL if role in roles]
+        frozen = (ROLE_FILL["frozen"], "frozen parameter (no grad)", INK, "dashed")
+        shown = [role for role in ROLE_FILL if role in roles]
+        return [frozen if role == "frozen" else (ROLE_FILL[role], role) for role in shown]
 
 
 @dataclass
