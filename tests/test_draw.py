@@ -6,6 +6,8 @@ The network view (nn.draw) is tested in test_nn_draw.py.
 from __future__ import annotations
 
 import html
+import json
+import random
 import re
 import shutil
 import sys
@@ -30,6 +32,7 @@ from engine.draw import (
     step_through,
     to_dot,
 )
+from engine.draw.render import Diagram
 
 Builder = Callable[[], Value]
 
@@ -260,14 +263,14 @@ def tagged_layer() -> Value:
 
 
 def test_scoped_values_are_drawn_in_nested_labelled_clusters() -> None:
-    dot = to_dot(tagged_layer())
+    dot = to_dot(tagged_layer(), rankdir="LR")
     assert re.findall(r'subgraph (cluster_\d+) \{\n\s*graph \[label="([^"]*)"', dot) == [
         ("cluster_0", "layer 0"),
-        ("cluster_1", "layer 0 · neuron 1"),
-        ("cluster_2", "layer 0 · neuron 0"),
-    ]
+        ("cluster_1", "layer 0 · neuron 0"),
+        ("cluster_2", "layer 0 · neuron 1"),
+    ]  # in order of their names (TB declares siblings last first: see test_neurons_are_drawn...)
     layer = dot[dot.index("subgraph cluster_0") :]
-    neuron1 = re.search(r"subgraph cluster_1 \{(.*?)\n\t\t\}", layer, flags=re.DOTALL)
+    neuron1 = re.search(r"subgraph cluster_2 \{(.*?)\n\t\t\}", layer, flags=re.DOTALL)
     assert neuron1
     # A neuron's box holds its weights (made outside it) and its ops; the shared inputs stay out.
     assert (
@@ -608,3 +611,72 @@ def test_default_drawings_fit_a_notebook_column(build: Builder, options: dict[st
     svg = draw_dot(build(), **options).pipe(format="svg", encoding="utf-8")
     width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))  # type: ignore[union-attr]
     assert width <= 675  # 900 px, a notebook column
+
+
+def layered(widths: list[int], order: str, seed: int = 0) -> Value:
+    """A net of scoped neurons, "layer i" · "neuron j", each tanh(Σ w·input + b), summed at the end.
+
+    order: the order the neurons of a layer are built and summed in ("index", "reversed" or
+    "shuffled"), which decides the graph's topological order but must not decide the drawing's.
+    """
+    rng = random.Random(seed)
+    inputs = [Value(0.5, label="x0", requires_grad=False), Value(-1.0, label="x1", requires_grad=False)]
+    with tag_scopes():
+        for i, width in enumerate(widths):
+            built = list(range(width))
+            if order == "reversed":
+                built.reverse()
+            elif order == "shuffled":
+                rng.shuffle(built)
+            outs: dict[int, Value] = {}
+            for j in built:
+                with scope(f"layer {i}"), scope(f"neuron {j}"):
+                    z = Value(0.1 * j, label="b")
+                    for k, x in enumerate(inputs):
+                        z = z + Value(rng.uniform(-1, 1), label=f"w{k}") * x
+                    outs[j] = z.tanh()
+            inputs = [outs[j] for j in built]
+        total = inputs[0]
+        for v in inputs[1:]:
+            total = total + v
+    total.backward()
+    return total
+
+
+def drawn_in_order(dot: str) -> dict[str, list[int]]:
+    """Each layer's neurons as dot lays them out, left to right (TB) or top to bottom (LR)."""
+    laid = json.loads(Diagram(dot).pipe(format="json", encoding="utf-8"))
+    across = "rankdir=TB" in dot
+    found: dict[str, list[tuple[float, int]]] = {}
+    for obj in laid["objects"]:
+        label = obj.get("label", "")
+        if obj["name"].startswith("cluster") and " · neuron " in label:  # a neuron's box
+            x0, y0, x1, y1 = map(float, obj["bb"].split(","))
+            layer, neuron = label.split(" · ")
+            where = (x0 + x1) / 2 if across else -(y0 + y1) / 2
+            found.setdefault(layer, []).append((where, int(neuron.split()[1])))
+        elif obj["name"].startswith("cluster"):  # a layer: its collapsed neurons are nodes in it
+            for node in (laid["objects"][k] for k in obj.get("nodes", [])):
+                if not node["name"].startswith("g"):  # g0, g1...: a collapsed neuron
+                    continue
+                x, y = map(float, node["pos"].split(","))
+                neuron = int(re.search(r"neuron (\d+)", node["label"]).group(1))  # type: ignore[union-attr]
+                found.setdefault(label, []).append((x if across else -y, neuron))
+    return {layer: [j for _, j in sorted(items)] for layer, items in found.items()}
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+@pytest.mark.parametrize("order", ["index", "reversed", "shuffled"])
+@pytest.mark.parametrize(
+    ("widths", "collapse"),
+    [([2, 1], None), ([3, 3, 1], None), ([6, 6, 1], "neuron"), ([10, 1], "neuron"), ([4, 8, 1], "neuron")],
+)
+def test_neurons_are_drawn_in_index_order_whatever_order_they_were_built_in(
+    widths: list[int], collapse: str | None, order: str, rankdir: str
+) -> None:
+    # dot orders a rank to uncross edges, and between neurons fed by the same inputs every order
+    # crosses as many: without a rule, neuron 1 came out left of neuron 0 (04's and 07's figures).
+    dot = to_dot(layered(widths, order), collapse=collapse, rankdir=rankdir)
+    drawn = drawn_in_order(dot)
+    assert drawn == {f"layer {i}": list(range(w)) for i, w in enumerate(widths)}

@@ -10,9 +10,11 @@ from .lanes import caption as lanes_caption
 from .lanes import check_example, lane_count, view
 from .looks import _EDGE_COLOR, _EDGE_FONT, INK, LOOKS, _Look
 from .text import Attrs, dot_attrs, dot_text, html_text, number, record_text
-from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _prepare, _resolve
+from .view import FIELDS, Options, _analyse, _Box, _check_size, _entity, _Graph, _natural, _prepare, _resolve
 
-_GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 labelloc=b labeljust=l'
+# mclimit: dot's crossing reduction, cut short, keeps the order the nodes are declared in (see
+# _clusters), where its longer search would swap equal-looking neurons of a layer at random.
+_GRAPH = 'fontname="Helvetica" fontsize=11 nodesep=0.3 mclimit=0.01 labelloc=b labeljust=l'
 _NODE = f'fontname="Helvetica" fontsize=11 shape=record style=filled color="{INK}" fontcolor="{INK}"'
 _EDGE = f'fontname="Helvetica" fontsize=9 color="{_EDGE_COLOR}" fontcolor="{_EDGE_FONT}" arrowsize=0.6'
 _OP = {"shape": "ellipse", "fillcolor": "#FFFFFF", "fontsize": "10", "width": "0.3", "height": "0.3"}
@@ -79,7 +81,9 @@ def _statements(g: _Graph, look: _Look, opt: Options) -> tuple[_Members, list[_S
     """What g draws, coloured by look: node statements by the scope they sit in, then the edges."""
     # The same nodes and edges in the same order whatever the look: frames differ in attributes only.
     members: _Members = {}  # () is outside every cluster
-    for box in g.boxes:
+    for box in sorted(
+        g.boxes, key=lambda box: _natural(box.path), reverse=opt.rankdir == "TB"
+    ):  # see _clusters
         where = box.path[:-1] if opt.clusters else ()
         members.setdefault(where, []).append(_box_statement(box, g, look, opt, nested=bool(where)))
     edges: list[_Stmt] = []
@@ -152,7 +156,7 @@ def digraph(
     if label:
         lines.append(f"\tgraph [label={label}]\n")
     lines.append(f"\tnode [{_NODE} {nodes}]\n\tedge [{_EDGE}]\n".replace(" ]", "]"))
-    lines += _clusters(members, clusters)
+    lines += _clusters(members, clusters, last_first=rankdir == "TB")
     lines += [f"\t{e}\n" for e in edges]
     lines.append("}\n")
     return "".join(lines)
@@ -180,9 +184,14 @@ def _record_label(parts: Sequence[str], rankdir: str) -> str:
     return body if rankdir == "LR" else f"{{ {body} }}"
 
 
-def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list[str]:
-    """Statements inside nested `subgraph cluster_k` blocks, one per scope path, in first-seen order."""
-    paths = list(dict.fromkeys(p[:k] for p in members for k in range(1, len(p) + 1)))
+def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool, last_first: bool) -> list[str]:
+    """Statements inside nested `subgraph cluster_k` blocks, one per scope path, in order of their names."""
+    # Siblings in their names' order: dot, with mclimit low (see _GRAPH), draws the last declared
+    # leftmost, and turns LR drawings from its TB layout so that the first is on top. Declared in
+    # reverse for TB, "neuron 0", "neuron 1"... come out in index order: left to right, or top down.
+    found = dict.fromkeys(p[:k] for p in members for k in range(1, len(p) + 1))
+    paths = sorted(found, key=_natural, reverse=last_first)
+    number = {path: k for k, path in enumerate(sorted(found, key=_natural))}  # cluster_0 is the first name
     lines = [f"\t{s}\n" for s in members.get((), [])]
     if not clusters:
         return lines
@@ -191,7 +200,7 @@ def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool) -> list
         pad = "\t" * depth
         fill = "#F4F4F4" if len(path) % 2 else "#FFFFFF"  # nested boxes alternate, to stand out
         style = f'style="rounded,filled" fillcolor="{fill}" color="#AAAAAA" fontcolor="#555555"'
-        lines.append(f"{pad}subgraph cluster_{paths.index(path)} {{\n")
+        lines.append(f"{pad}subgraph cluster_{number[path]} {{\n")
         lines.append(f'{pad}\tgraph [label="{dot_text(" · ".join(path))}" {style} labeljust=l]\n')
         lines.extend(f"{pad}\t{s}\n" for s in members.get(path, []))
         for inner in paths:

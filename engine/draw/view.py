@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -197,6 +198,14 @@ def _resolve(g: _Graph, opt: Options) -> Options:
             level[g.ids[node]] = max(min(level[_entity(u, g)] for u in g.users[node]) - 1, 0)
     depth, breadth = max(level.values()) + 1, max(Counter(level.values()).values())
     return replace(opt, rankdir="TB" if breadth * _CARD_ACROSS < depth * _LEVEL_ACROSS else "LR")
+
+
+def _natural(path: tuple[str, ...]) -> tuple[tuple[str | int, ...], ...]:
+    """A sort key for scope paths with numbers in order: "neuron 2" before "neuron 10"."""
+    # re.split with a group alternates text and digits: text meets text, int meets int.
+    return tuple(
+        tuple(int(t) if k % 2 else t for k, t in enumerate(re.split(r"(\d+)", name))) for name in path
+    )
 
 
 def _entity(node: Node, g: _Graph) -> str:
