@@ -6,6 +6,7 @@ The network view (nn.draw) is tested in test_nn_draw.py.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import random
 import re
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine import Value, no_grad, scope, tag_scopes, topo_order, zero_grad
+from engine import Value, no_grad, scope, set_grad_enabled, tag_scopes, topo_order, zero_grad
 from engine.draw import (
     BLAME_RAMP,
     CURRENT,
@@ -613,11 +614,12 @@ def test_default_drawings_fit_a_notebook_column(build: Builder, options: dict[st
     assert width <= 675  # 900 px, a notebook column
 
 
-def layered(widths: list[int], order: str, seed: int = 0) -> Value:
+def layered(widths: list[int], order: str, seed: int = 0, constant: bool = False) -> Value:
     """A net of scoped neurons, "layer i" · "neuron j", each tanh(Σ w·input + b), summed at the end.
 
     order: the order the neurons of a layer are built and summed in ("index", "reversed" or
     "shuffled"), which decides the graph's topological order but must not decide the drawing's.
+    constant: layer 0's neuron 0 computed without grad, one constant in its box (a frozen neuron).
     """
     rng = random.Random(seed)
     inputs = [Value(0.5, label="x0", requires_grad=False), Value(-1.0, label="x1", requires_grad=False)]
@@ -630,7 +632,11 @@ def layered(widths: list[int], order: str, seed: int = 0) -> Value:
                 rng.shuffle(built)
             outs: dict[int, Value] = {}
             for j in built:
-                with scope(f"layer {i}"), scope(f"neuron {j}"):
+                with (
+                    scope(f"layer {i}"),
+                    scope(f"neuron {j}"),
+                    set_grad_enabled(not (constant and i == j == 0)),
+                ):
                     z = Value(0.1 * j, label="b")
                     for k, x in enumerate(inputs):
                         z = z + Value(rng.uniform(-1, 1), label=f"w{k}") * x
@@ -680,3 +686,26 @@ def test_neurons_are_drawn_in_index_order_whatever_order_they_were_built_in(
     dot = to_dot(layered(widths, order), collapse=collapse, rankdir=rankdir)
     drawn = drawn_in_order(dot)
     assert drawn == {f"layer {i}": list(range(w)) for i, w in enumerate(widths)}
+    if collapse or rankdir == "LR":  # there dot may still rotate the other neurons: known, not fixed
+        return
+    # A frozen first-layer neuron: its box holds one constant, which no input edge places.
+    dot = to_dot(layered(widths, order, constant=True), rankdir=rankdir)
+    drawn = drawn_in_order(dot)
+    assert drawn == {f"layer {i}": list(range(w)) for i, w in enumerate(widths)}
+
+
+@needs_dot
+@pytest.mark.parametrize("widths", [[2, 1], [3, 3, 1], [2, 2, 2, 1]])
+def test_layers_drawn_top_to_bottom_are_stacked_not_side_by_side(widths: list[int]) -> None:
+    # A layer's weights sit a rank above their op, the rank of the last layer's outputs: unless
+    # the edges between layers span two ranks, the layers' boxes overlap and dot puts them side by side.
+    laid = json.loads(
+        Diagram(to_dot(layered(widths, "index"), rankdir="TB")).pipe(format="json", encoding="utf-8")
+    )
+    boxes = {
+        o["label"]: o["bb"]
+        for o in laid["objects"]
+        if o.get("label", "").startswith("layer ") and " · " not in o["label"]
+    }
+    spans = [tuple(map(float, boxes[f"layer {i}"].split(",")))[1::2] for i in range(len(widths))]
+    assert all(below[1] < above[0] for above, below in itertools.pairwise(spans))  # y grows upward

@@ -108,10 +108,23 @@ def _statements(g: _Graph, look: _Look, opt: Options) -> tuple[_Members, list[_S
                 shown = attrs.pop("label", "")
                 if shown:
                     attrs = {"label": dot_text(shown), **attrs}
+                if opt.clusters and opt.rankdir == "TB" and _crosses(child, node, g):
+                    # A leaf (a constant: a frozen neuron's output) keeps no rank of its own: it
+                    # sits at the top of its box, not pulled down beside the next one.
+                    attrs |= {"minlen": "2"} if child._prev else {"constraint": "false"}
                 edges.append(_Stmt(f"{_entity(child, g)} -> {nid}_op", attrs, shown))
             edges.append(_Stmt(f"{nid}_op -> {nid}", {}))
     edges.extend(_Stmt(f"{a} -> {b}", {}) for a, b in box_edges)
     return members, edges
+
+
+def _crosses(child: Node, node: Node, g: _Graph) -> bool:
+    """Whether the edge child -> node leads from one top-level scope's box into another's."""
+    # Drawn top to bottom, such an edge spans two ranks, not one, so the next box's weights (a
+    # rank above their op) sit below the box before, not beside it: otherwise the boxes overlap
+    # by a rank and dot places them side by side, a layer right of the last (twice as wide).
+    inside, before = g.place[node], g.place.get(child) or ()
+    return bool(inside and before) and inside[0] != before[0]
 
 
 def _dot(g: _Graph, look: _Look, opt: Options, caption: Sequence[str] = ()) -> str:
