@@ -15,7 +15,7 @@ from engine import Value
 from engine.draw import NEGATIVE, PENDING, POSITIVE, ROLE_FILL, GraphTooLargeError
 from engine.draw.dot import digraph, legend
 from engine.draw.looks import ramp
-from engine.draw.render import Diagram
+from engine.draw.render import COLUMN, Diagram
 from engine.draw.text import dot_attrs, html_text, number
 from engine.draw.view import Options
 
@@ -97,7 +97,7 @@ def mlp_to_dot(
         swatches.append((ramp(1.0), fill))
     circles = 'shape=circle fixedsize=true width=0.95 fillcolor="#FFFFFF"'
     label = legend(swatches, [])
-    return digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=1.1)
+    return digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=0.8)
 
 
 def _neuron(
@@ -150,7 +150,7 @@ def _delta(neuron: Neuron) -> tuple[float, int] | None:
     return (sum(deltas) / len(deltas), len(deltas)) if deltas else None
 
 
-def draw_mlp(model: MLP, format: str = "svg", **options: Any) -> Diagram:
+def draw_mlp(model: MLP, format: str = "svg", max_width: float | None = COLUMN, **options: Any) -> Diagram:
     """mlp_to_dot(model, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
     _layers("draw_mlp", model)
-    return Diagram(mlp_to_dot(model, **options), format)
+    return Diagram(mlp_to_dot(model, **options), format, max_width)

@@ -33,6 +33,7 @@ from engine.draw import (
     step_through,
     to_dot,
 )
+from engine.draw.dot import legend
 from engine.draw.render import Diagram
 
 Builder = Callable[[], Value]
@@ -709,3 +710,43 @@ def test_layers_drawn_top_to_bottom_are_stacked_not_side_by_side(widths: list[in
     }
     spans = [tuple(map(float, boxes[f"layer {i}"].split(",")))[1::2] for i in range(len(widths))]
     assert all(below[1] < above[0] for above, below in itertools.pairwise(spans))  # y grows upward
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    ("share", "scale"),
+    [
+        (2.0, 1.0),  # narrower than max_width: as laid out
+        (0.9, 0.9),  # a bit too wide: scaled to fit
+        (0.5, 0.75),  # far too wide: to 3/4 of its size, no smaller
+        (None, 1.0),  # max_width=None: as laid out
+    ],
+)
+def test_jupyter_shows_a_wide_drawing_scaled_to_max_width_but_not_below_three_quarters(
+    share: float | None, scale: float
+) -> None:
+    svg = draw_dot(quickstart()).pipe(format="svg", encoding="utf-8")
+    laid = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert laid
+    width, height = float(laid[1]), float(laid[2])
+    diagram = draw_dot(quickstart(), max_width=None if share is None else share * width)
+    for shown in (diagram._repr_image_svg_xml(), diagram._repr_mimebundle_()["image/svg+xml"]):
+        size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox', shown)
+        assert size  # the viewBox stays: the whole picture scales, text and all
+        assert (float(size[1]), float(size[2])) == pytest.approx((width * scale, height * scale), abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("texts", "rows"),
+    [
+        (["input", "parameter", "interior", "output"], [["input", "parameter", "interior", "output"]]),
+        (["a" * 60, "0%", "25%", "b" * 40], [["a" * 60, "0%", "25%"], ["b" * 40]]),
+        (["a" * 120, "0%"], [["a" * 120], ["0%"]]),
+    ],
+)
+def test_a_legend_longer_than_a_column_wraps_onto_rows(texts: list[str], rows: list[list[str]]) -> None:
+    # The blame legend's one row made 04's collapsed drawing 795 pt wide; its graph is 583 pt.
+    label = legend([("#FFFFFF", text) for text in texts], ["caption"])
+    drawn = [re.findall(r'<td bgcolor="#FFFFFF">(.*?)</td>', row) for row in re.split(r"</tr>", label)]
+    assert [row for row in drawn if row] == rows
+    assert re.findall(r'colspan="(\d+)">caption', label) == [str(len(texts) if len(rows) == 1 else 1)]

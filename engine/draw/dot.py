@@ -227,19 +227,37 @@ def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool, last_fi
     return lines
 
 
+_LEGEND_ROW = 90  # characters of swatch text in one row of a legend: about 600 pt, within a column
+_ROW = 'border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA"'
+
+
 def legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
-    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border, style])."""
-    span = max(len(items), 1)
-    rows = [f'<tr><td align="left" border="0" colspan="{span}">{html_text(c)}</td></tr>' for c in caption]
-    if items:
-        cells = ""
-        for fill, text, *border in items:
-            edge = f' color="{border[0]}" border="2"' if border else ""
-            edge += f' style="{border[1]}"' if len(border) > 1 else ""
-            cells += f'<td bgcolor="{fill}"{edge}>{html_text(text)}</td>'
-        rows.append(f"<tr>{cells}</tr>")
+    """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border, style]).
+
+    Swatches whose texts run longer than a notebook column wraps them go on as many rows as needed.
+    """
+    cells = []
+    for fill, text, *border in items:
+        edge = f' color="{border[0]}" border="2"' if border else ""
+        edge += f' style="{border[1]}"' if len(border) > 1 else ""
+        cells.append((len(text) + 4, f'<td bgcolor="{fill}"{edge}>{html_text(text)}</td>'))
+    rows: list[list[str]] = []
+    used = _LEGEND_ROW
+    for width, cell in cells:
+        if used + width > _LEGEND_ROW:
+            rows.append([])
+            used = 0
+        rows[-1].append(cell)
+        used += width
+    span = max(len(cells), 1) if len(rows) <= 1 else 1
+    lines = [f'<tr><td align="left" border="0" colspan="{span}">{html_text(c)}</td></tr>' for c in caption]
+    if len(rows) == 1:
+        lines.append(f"<tr>{''.join(rows[0])}</tr>")
+    for row in rows if len(rows) > 1 else []:  # a table per row, so no row stretches another's cells
+        inner = f"<table {_ROW}><tr>{''.join(row)}</tr></table>"
+        lines.append(f'<tr><td align="left" border="0" cellpadding="0">{inner}</td></tr>')
     table = '<table border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA">'
-    return f"<{table}{''.join(rows)}</table>>"
+    return f"<{table}{''.join(lines)}</table>>"
 
 
 def _box_statement(box: _Box, g: _Graph, look: _Look, opt: Options, nested: bool) -> _Stmt:
