@@ -87,6 +87,7 @@ def plot_decision_regions(
     ax: Any = None,
     *,
     names: Sequence[str] | None = None,
+    colours: Sequence[str] = CLASS_COLOURS,
     resolution: int = 150,
 ) -> Any:
     """Each class's region in its colour, the points on top, and a legend naming each class.
@@ -94,6 +95,7 @@ def plot_decision_regions(
     The regions are painted cell by cell (pcolormesh), never contoured: contouring the class
     numbers interpolates between them, and where class 0 meets class 2 it paints a thin band of
     class 1 that the model never predicts. Labels ±1 are drawn as classes 0 (−1) and 1 (+1).
+    colours: one per class (default CLASS_COLOURS, Okabe and Ito's colour-blind-safe palette).
     """
     xs, ys, regions = decision_regions(model, X, resolution)
     X = np.asarray(X, dtype=float)
@@ -101,19 +103,19 @@ def plot_decision_regions(
     labels = np.where(labels > 0, 1, 0) if labels.size and labels.min() < 0 else labels
     k = max(int(regions.max()), int(labels.max(initial=0))) + 1
     k = max(k, 2, len(names or ()))
-    if k > len(CLASS_COLOURS):
-        raise ValueError(f"plot_decision_regions: {k} classes, more than the {len(CLASS_COLOURS)} colours")
+    if k > len(colours):
+        raise ValueError(f"plot_decision_regions: {k} classes, more than the {len(colours)} colours")
     names = [f"class {c}" for c in range(k)] if names is None else list(names)
     if len(names) != k:
         raise ValueError(f"plot_decision_regions: {len(names)} names for {k} classes")
     ax = _axes(ax)
     colors = importlib.import_module("matplotlib.colors")
     patch = importlib.import_module("matplotlib.patches").Patch
-    palette = colors.ListedColormap(CLASS_COLOURS[:k])
+    palette = colors.ListedColormap(list(colours[:k]))
     flat = {"cmap": palette, "vmin": -0.5, "vmax": k - 0.5}
     ax.pcolormesh(xs, ys, regions, shading="nearest", alpha=0.3, rasterized=True, **flat)
     ax.scatter(X[:, 0], X[:, 1], c=labels, s=22, edgecolors="black", linewidths=0.5, **flat)
-    handles = [patch(facecolor=CLASS_COLOURS[c], edgecolor="black", label=names[c]) for c in range(k)]
+    handles = [patch(facecolor=colours[c], edgecolor="black", label=names[c]) for c in range(k)]
     ax.legend(handles=handles, loc="best", fontsize=8, title="region and points")
     ax.set(xlabel="x0", ylabel="x1", xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]))
     return ax
