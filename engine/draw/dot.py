@@ -60,7 +60,7 @@ def to_dot(
     if lanes is not None:  # drawn through a view that shows each lane value at one example (or its mean)
         root, seen = view(root, example)
         known = None if known is None else {seen[p] for p in known if p in seen}
-        caption = [*caption, lanes_caption(lanes, example)]
+        caption = [*caption, *lanes_caption(lanes, example)]
     g = _prepare(_analyse(root, known), options)
     options = _resolve(g, options)
     return _dot(g, LOOKS[color_by](g, precision, edge_labels), options, caption)

@@ -164,7 +164,7 @@ def _frames(
         root, seen = view(root, example)
         known = None if known is None else {seen[p] for p in known if p in seen}
         steps, grad = seen_steps(steps, seen, pick), pick(grad)
-        notes = [lanes_caption(lanes, example)]
+        notes = lanes_caption(lanes, example)
     g = _prepare(_analyse(root, known), opt)
     opt = _resolve(g, opt)
     # Leaves add this pass's gradient to what they held, as in PyTorch; every frame shows that sum.
