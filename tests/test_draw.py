@@ -195,7 +195,7 @@ def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
     assert fill[3] == BLAME_RAMP[-1]  # a: |grad| 6, the largest
     assert fill[0] == fill[2]  # f: 4 and b: -4, the same share
     assert len({fill[1], fill[4], fill[5]}) == 1 and fill[1] not in (fill[0], fill[3])
-    assert "|grad| as a share of the largest, 6.0000 at a:" in dot
+    assert "|grad| as a share of the largest, 6.0000 at a:" in captions([dot])  # a line above the swatches
     a = Value(3.0, label="a")
     out = (a * 0.1) * 10.0  # the unlabelled product carries the most blame: 10 against a's 1
     out.backward()

@@ -134,7 +134,9 @@ def _dot(g: _Graph, look: _Look, opt: Options, caption: Sequence[str] = ()) -> s
 
 
 def _graph_label(look: _Look, opt: Options, caption: Sequence[str]) -> str:
-    return legend(look.legend() if opt.legend else [], caption) if opt.legend or caption else ""
+    if not opt.legend:
+        return legend([], caption) if caption else ""
+    return legend(look.legend(), [*caption, *look.title()])
 
 
 def _format(members: _Members, edges: Sequence[_Stmt], label: str, opt: Options, ids: bool = False) -> str:
@@ -227,7 +229,7 @@ def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool, last_fi
     return lines
 
 
-_LEGEND_ROW = 90  # characters of swatch text in one row of a legend: about 600 pt, within a column
+_LEGEND_ROW = 100  # characters of swatch text in one row of a legend: about 600 pt, within a column
 _ROW = 'border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA"'
 
 
