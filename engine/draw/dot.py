@@ -81,9 +81,8 @@ def _statements(g: _Graph, look: _Look, opt: Options) -> tuple[_Members, list[_S
     """What g draws, coloured by look: node statements by the scope they sit in, then the edges."""
     # The same nodes and edges in the same order whatever the look: frames differ in attributes only.
     members: _Members = {}  # () is outside every cluster
-    for box in sorted(
-        g.boxes, key=lambda box: _natural(box.path), reverse=opt.rankdir == "TB"
-    ):  # see _clusters
+    boxes = sorted(g.boxes, key=lambda box: _natural(box.path), reverse=opt.rankdir == "TB")  # see _clusters
+    for box in boxes:
         where = box.path[:-1] if opt.clusters else ()
         members.setdefault(where, []).append(_box_statement(box, g, look, opt, nested=bool(where)))
     edges: list[_Stmt] = []
@@ -201,9 +200,11 @@ def _record_label(parts: Sequence[str], rankdir: str) -> str:
 
 def _clusters(members: dict[tuple[str, ...], list[str]], clusters: bool, last_first: bool) -> list[str]:
     """Statements inside nested `subgraph cluster_k` blocks, one per scope path, in order of their names."""
-    # Siblings in their names' order: dot, with mclimit low (see _GRAPH), draws the last declared
-    # leftmost, and turns LR drawings from its TB layout so that the first is on top. Declared in
-    # reverse for TB, "neuron 0", "neuron 1"... come out in index order: left to right, or top down.
+    # Siblings in their names' order. dot, its crossing search cut short (mclimit, see _GRAPH),
+    # keeps the order it first builds, in which the last declared sibling comes out leftmost; an
+    # LR drawing is laid out as TB and turned, the first declared on top. So declared in reverse
+    # for TB, "neuron 0", "neuron 1"... are drawn in index order, left to right or top down (as
+    # measured: tests/test_draw.py, nets built in any order).
     found = dict.fromkeys(p[:k] for p in members for k in range(1, len(p) + 1))
     paths = sorted(found, key=_natural, reverse=last_first)
     number = {path: k for k, path in enumerate(sorted(found, key=_natural))}  # cluster_0 is the first name
@@ -236,7 +237,7 @@ _ROW = 'border="0" cellborder="1" cellspacing="4" cellpadding="4" color="#AAAAAA
 def legend(items: Sequence[tuple[str, ...]], caption: Sequence[str]) -> str:
     """An HTML-like table for the graph label: caption lines, then swatches (fill, text[, border, style]).
 
-    Swatches whose texts run longer than a notebook column wraps them go on as many rows as needed.
+    Swatches that would run wider than a notebook column go on as many rows as they need.
     """
     cells = []
     for fill, text, *border in items:
