@@ -27,9 +27,8 @@ from .data import make_blobs, make_circles, make_moons, make_spiral, make_xor, s
 from .experiments import recipes  # the demo is an app on top of the library, as the experiments are
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss
 from .module import MLP, record
+from .plots import plot_decision_regions
 from .train import History, predict
-
-_CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 DATASETS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "moons": make_moons,
@@ -214,34 +213,9 @@ def _plots(
     matplotlib.use("Agg")  # files only: no window, works without a display
     plt = importlib.import_module("matplotlib.pyplot")
 
-    # The decision boundary: the model's class at every point of a grid around the data.
-    pad = 0.25 * (X.max(axis=0) - X.min(axis=0))
-    xs = np.linspace(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0], 60)
-    ys = np.linspace(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1], 60)
-    gx, gy = np.meshgrid(xs, ys)
-    scores = predict(model, np.column_stack([gx.ravel(), gy.ravel()]))
-    classes = int(labels.max()) + 1
-    # Okabe and Ito's colour-blind-safe palette, one colour per class.
-    palette = matplotlib.colors.ListedColormap(_CLASS_COLOURS[:classes])
+    # The decision regions: the model's class at every point of a grid around the data.
     fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
-    if scores.ndim == 1:  # one score: the boundary is where it crosses 0 (contoured smoothly)
-        edges = [min(scores.min(), -1.0) - 1.0, 0.0, max(scores.max(), 1.0) + 1.0]
-        ax.contourf(gx, gy, scores.reshape(gx.shape), levels=edges, cmap=palette, alpha=0.3)
-        ax.contour(gx, gy, scores.reshape(gx.shape), levels=[0.0], colors="black", linewidths=0.8)
-    else:
-        regions = scores.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(gx, gy, regions, levels=np.arange(classes + 1) - 0.5, cmap=palette, alpha=0.3)
-    ax.scatter(
-        X[:, 0],
-        X[:, 1],
-        c=labels,
-        cmap=palette,
-        vmin=-0.5,
-        vmax=classes - 0.5,
-        s=22,
-        edgecolors="black",
-        linewidths=0.5,
-    )
+    plot_decision_regions(model, X, labels, ax=ax)
     ax.set(title=f"What the network learned: its class at every point ({name})", xlabel="x0", ylabel="x1")
     fig.tight_layout()
     boundary = out / "decision_boundary.png"

@@ -15,7 +15,7 @@ from engine import Value
 from engine.draw import NEGATIVE, PENDING, POSITIVE, ROLE_FILL, GraphTooLargeError
 from engine.draw.dot import digraph, legend
 from engine.draw.looks import ramp
-from engine.draw.render import Diagram
+from engine.draw.render import COLUMN, Diagram
 from engine.draw.text import dot_attrs, html_text, number
 from engine.draw.view import Options
 
@@ -46,6 +46,7 @@ def mlp_to_dot(
     if show not in ("weight", "grad"):
         raise ValueError(f"mlp_to_dot: show must be 'weight' or 'grad', got {show!r}")
     Options(rankdir, precision, max_nodes=max_nodes, caller="mlp_to_dot")  # the same checks as to_dot's
+    rankdir = "LR" if rankdir == "auto" else rankdir  # a network's width is its few layers: input at the left
     count = len(layers[0][0].w) + sum(map(len, layers))
     if count > max_nodes:
         raise GraphTooLargeError(
@@ -96,7 +97,7 @@ def mlp_to_dot(
         swatches.append((ramp(1.0), fill))
     circles = 'shape=circle fixedsize=true width=0.95 fillcolor="#FFFFFF"'
     label = legend(swatches, [])
-    return digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=1.1)
+    return digraph("mlp", rankdir, label=label, members={(): nodes}, edges=edges, nodes=circles, ranksep=0.8)
 
 
 def _neuron(
@@ -149,7 +150,7 @@ def _delta(neuron: Neuron) -> tuple[float, int] | None:
     return (sum(deltas) / len(deltas), len(deltas)) if deltas else None
 
 
-def draw_mlp(model: MLP, format: str = "svg", **options: Any) -> Diagram:
+def draw_mlp(model: MLP, format: str = "svg", max_width: float | None = COLUMN, **options: Any) -> Diagram:
     """mlp_to_dot(model, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
     _layers("draw_mlp", model)
-    return Diagram(mlp_to_dot(model, **options), format)
+    return Diagram(mlp_to_dot(model, **options), format, max_width)

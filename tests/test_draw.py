@@ -6,6 +6,9 @@ The network view (nn.draw) is tested in test_nn_draw.py.
 from __future__ import annotations
 
 import html
+import itertools
+import json
+import random
 import re
 import shutil
 import sys
@@ -15,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine import Value, no_grad, scope, tag_scopes, topo_order, zero_grad
+from engine import Value, no_grad, scope, set_grad_enabled, tag_scopes, topo_order, zero_grad
 from engine.draw import (
     BLAME_RAMP,
     CURRENT,
@@ -30,6 +33,8 @@ from engine.draw import (
     step_through,
     to_dot,
 )
+from engine.draw.dot import legend
+from engine.draw.render import Diagram
 
 Builder = Callable[[], Value]
 
@@ -54,8 +59,9 @@ def quickstart() -> Value:
 
 
 def records(dot: str) -> dict[str, str]:
-    """Value node id -> its record label text."""
-    return dict(re.findall(r'^\s*(n\d+) \[label="\{ (.*?) \}"', dot, flags=re.MULTILINE))
+    """Value node id -> its record label text (its fields, without the braces TB adds)."""
+    found = re.findall(r'^\s*(n\d+) \[label="((?:[^"\\]|\\.)*)"', dot, flags=re.MULTILINE)
+    return {nid: re.sub(r"^\{ (.*) \}$", r"\1", fields) for nid, fields in found}
 
 
 def captions(frames: list[str]) -> list[str]:
@@ -122,9 +128,15 @@ def test_fields_and_precision(options: dict[str, Any], record: str) -> None:
     assert records(to_dot(quickstart(), **options))["n3"] == record
 
 
-def test_top_to_bottom_drops_the_record_braces_so_fields_still_read_across() -> None:
-    dot = to_dot(quickstart(), rankdir="TB")
-    assert "rankdir=TB" in dot and 'n3 [label="a | data 2.0000 | grad 6.0000"' in dot
+@pytest.mark.parametrize(
+    ("rankdir", "label"),
+    [("LR", '"a | data 2.0000 | grad 6.0000"'), ("TB", '"{ a | data 2.0000 | grad 6.0000 }"')],
+)
+def test_fields_are_stacked_label_over_data_over_grad_in_either_direction(rankdir: str, label: str) -> None:
+    # A record lays its fields across the rank direction, braces turn them: stacked, a value is a
+    # narrow card, which keeps a chain of values inside a notebook column.
+    dot = to_dot(quickstart(), rankdir=rankdir)
+    assert f"rankdir={rankdir}" in dot and f"n3 [label={label}" in dot
 
 
 @pytest.mark.parametrize(
@@ -183,7 +195,7 @@ def test_blame_mode_fills_by_share_of_the_largest_grad_with_a_legend() -> None:
     assert fill[3] == BLAME_RAMP[-1]  # a: |grad| 6, the largest
     assert fill[0] == fill[2]  # f: 4 and b: -4, the same share
     assert len({fill[1], fill[4], fill[5]}) == 1 and fill[1] not in (fill[0], fill[3])
-    assert "|grad| as a share of the largest, 6.0000 at a:" in dot
+    assert "|grad| as a share of the largest, 6.0000 at a:" in captions([dot])  # a line above the swatches
     a = Value(3.0, label="a")
     out = (a * 0.1) * 10.0  # the unlabelled product carries the most blame: 10 against a's 1
     out.backward()
@@ -253,14 +265,14 @@ def tagged_layer() -> Value:
 
 
 def test_scoped_values_are_drawn_in_nested_labelled_clusters() -> None:
-    dot = to_dot(tagged_layer())
+    dot = to_dot(tagged_layer(), rankdir="LR")
     assert re.findall(r'subgraph (cluster_\d+) \{\n\s*graph \[label="([^"]*)"', dot) == [
         ("cluster_0", "layer 0"),
-        ("cluster_1", "layer 0 · neuron 1"),
-        ("cluster_2", "layer 0 · neuron 0"),
-    ]
+        ("cluster_1", "layer 0 · neuron 0"),
+        ("cluster_2", "layer 0 · neuron 1"),
+    ]  # in order of their names (TB declares siblings last first: see test_neurons_are_drawn...)
     layer = dot[dot.index("subgraph cluster_0") :]
-    neuron1 = re.search(r"subgraph cluster_1 \{(.*?)\n\t\t\}", layer, flags=re.DOTALL)
+    neuron1 = re.search(r"subgraph cluster_2 \{(.*?)\n\t\t\}", layer, flags=re.DOTALL)
     assert neuron1
     # A neuron's box holds its weights (made outside it) and its ops; the shared inputs stay out.
     assert (
@@ -524,3 +536,217 @@ def test_a_caption_is_drawn_above_the_legend_as_written(legend: bool) -> None:
 def test_a_caption_must_be_lines_of_text(caption: Any) -> None:
     with pytest.raises(TypeError, match="to_dot: caption must be a sequence of str lines"):
         to_dot(quickstart(), caption=caption)
+
+
+# -- frozen parameters and the drawing's direction ------------------------------------------------
+
+
+def test_a_parameter_that_takes_no_grad_is_drawn_frozen_inside_its_scope() -> None:
+    x = Value(1.0, label="x0", requires_grad=False)
+    w, b = Value(0.5, label="w0"), Value(0.1, label="b")
+    with tag_scopes(), scope("neuron 0"):
+        z = w * x + b
+    w.requires_grad = False  # as nn.freezing.freeze_neuron does
+    order = topo_order(z)
+    dot = to_dot(z, params=[w, b])
+    assert attr(dot, f"n{order.index(w)}", "fillcolor") == ROLE_FILL["frozen"]
+    assert attr(dot, f"n{order.index(w)}", "style") == "filled,dashed"
+    assert attr(dot, f"n{order.index(b)}", "fillcolor") == ROLE_FILL["parameter"]
+    box = re.search(r'label="neuron 0".*?\n\t\}', dot, flags=re.DOTALL)
+    assert box and f"n{order.index(w)} [" in box.group(0)  # in its neuron's box, like b, not outside
+    assert 'style="dashed">frozen parameter (no grad)</td>' in dot
+    # Without params, nothing says w is a parameter: a labelled leaf without grad is an input.
+    assert attr(to_dot(z), f"n{order.index(w)}", "fillcolor") == ROLE_FILL["input"]
+
+
+def chain(n: int) -> Value:
+    """tanh applied n times: a graph n values deep and one wide."""
+    v = Value(0.3, label="x")
+    for _ in range(n):
+        v = v.tanh()
+    return v
+
+
+def broad(n: int) -> Value:
+    """n scoped boxes side by side between one input and their sum, collapsed: 3 levels, n wide."""
+    x = Value(0.5, label="x")
+    with tag_scopes():
+        outs = []
+        for j in range(n):
+            with scope(f"neuron {j}"):
+                outs.append(x * Value(j + 1.0, label="w"))
+        with scope("sum"):
+            total = outs[0]
+            for out in outs[1:]:
+                total = total + out
+    return total
+
+
+@pytest.mark.parametrize(
+    ("build", "options", "rankdir"),
+    [
+        (quickstart, {}, "TB"),  # 4 levels deep, 4 leaves wide: a card is narrower than a level
+        (lambda: chain(6), {}, "TB"),
+        (lambda: Value(1.0, label="x"), {}, "TB"),
+        (lambda: broad(3), {"collapse": "neuron", "clusters": False}, "TB"),
+        (lambda: broad(12), {"collapse": "neuron", "clusters": False}, "LR"),
+        (quickstart, {"rankdir": "LR"}, "LR"),  # asked for: as asked
+        (lambda: chain(6), {"rankdir": "LR"}, "LR"),
+    ],
+)
+def test_auto_direction_draws_the_narrower_way(build: Builder, options: dict[str, Any], rankdir: str) -> None:
+    assert f"rankdir={rankdir} " in to_dot(build(), **options)
+    assert f"rankdir={rankdir} " in frames_to_dot(build(), **options)[0]
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        (quickstart, {}),
+        (quickstart, {"edge_labels": True}),
+        (lambda: chain(12), {}),
+        (lambda: broad(12), {"collapse": "neuron", "clusters": False}),
+    ],
+)
+def test_default_drawings_fit_a_notebook_column(build: Builder, options: dict[str, Any]) -> None:
+    svg = draw_dot(build(), **options).pipe(format="svg", encoding="utf-8")
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))  # type: ignore[union-attr]
+    assert width <= 675  # 900 px, a notebook column
+
+
+def layered(widths: list[int], order: str, seed: int = 0, constant: bool = False) -> Value:
+    """A net of scoped neurons, "layer i" · "neuron j", each tanh(Σ w·input + b), summed at the end.
+
+    order: the order the neurons of a layer are built and summed in ("index", "reversed" or
+    "shuffled"), which decides the graph's topological order but must not decide the drawing's.
+    constant: layer 0's neuron 0 computed without grad, one constant in its box (a frozen neuron).
+    """
+    rng = random.Random(seed)
+    inputs = [Value(0.5, label="x0", requires_grad=False), Value(-1.0, label="x1", requires_grad=False)]
+    with tag_scopes():
+        for i, width in enumerate(widths):
+            built = list(range(width))
+            if order == "reversed":
+                built.reverse()
+            elif order == "shuffled":
+                rng.shuffle(built)
+            outs: dict[int, Value] = {}
+            for j in built:
+                with (
+                    scope(f"layer {i}"),
+                    scope(f"neuron {j}"),
+                    set_grad_enabled(not (constant and i == j == 0)),
+                ):
+                    z = Value(0.1 * j, label="b")
+                    for k, x in enumerate(inputs):
+                        z = z + Value(rng.uniform(-1, 1), label=f"w{k}") * x
+                    outs[j] = z.tanh()
+            inputs = [outs[j] for j in built]
+        total = inputs[0]
+        for v in inputs[1:]:
+            total = total + v
+    total.backward()
+    return total
+
+
+def drawn_in_order(dot: str) -> dict[str, list[int]]:
+    """Each layer's neurons as dot lays them out, left to right (TB) or top to bottom (LR)."""
+    laid = json.loads(Diagram(dot).pipe(format="json", encoding="utf-8"))
+    across = "rankdir=TB" in dot
+    found: dict[str, list[tuple[float, int]]] = {}
+    for obj in laid["objects"]:
+        label = obj.get("label", "")
+        if obj["name"].startswith("cluster") and " · neuron " in label:  # a neuron's box
+            x0, y0, x1, y1 = map(float, obj["bb"].split(","))
+            layer, neuron = label.split(" · ")
+            where = (x0 + x1) / 2 if across else -(y0 + y1) / 2
+            found.setdefault(layer, []).append((where, int(neuron.split()[1])))
+        elif obj["name"].startswith("cluster"):  # a layer: its collapsed neurons are nodes in it
+            for node in (laid["objects"][k] for k in obj.get("nodes", [])):
+                if not node["name"].startswith("g"):  # g0, g1...: a collapsed neuron
+                    continue
+                x, y = map(float, node["pos"].split(","))
+                neuron = int(re.search(r"neuron (\d+)", node["label"]).group(1))  # type: ignore[union-attr]
+                found.setdefault(label, []).append((x if across else -y, neuron))
+    return {layer: [j for _, j in sorted(items)] for layer, items in found.items()}
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+@pytest.mark.parametrize("order", ["index", "reversed", "shuffled"])
+@pytest.mark.parametrize(
+    ("widths", "collapse"),
+    [([2, 1], None), ([3, 3, 1], None), ([6, 6, 1], "neuron"), ([10, 1], "neuron"), ([4, 8, 1], "neuron")],
+)
+def test_neurons_are_drawn_in_index_order_whatever_order_they_were_built_in(
+    widths: list[int], collapse: str | None, order: str, rankdir: str
+) -> None:
+    # dot orders a rank to uncross edges, and between neurons fed by the same inputs every order
+    # crosses as many: without a rule, neuron 1 came out left of neuron 0 (04's and 07's figures).
+    dot = to_dot(layered(widths, order), collapse=collapse, rankdir=rankdir)
+    drawn = drawn_in_order(dot)
+    assert drawn == {f"layer {i}": list(range(w)) for i, w in enumerate(widths)}
+    if collapse or rankdir == "LR":  # there dot may still rotate the other neurons: known, not fixed
+        return
+    # A frozen first-layer neuron: its box holds one constant, which no input edge places.
+    dot = to_dot(layered(widths, order, constant=True), rankdir=rankdir)
+    drawn = drawn_in_order(dot)
+    assert drawn == {f"layer {i}": list(range(w)) for i, w in enumerate(widths)}
+
+
+@needs_dot
+@pytest.mark.parametrize("widths", [[2, 1], [3, 3, 1], [2, 2, 2, 1]])
+def test_layers_drawn_top_to_bottom_are_stacked_not_side_by_side(widths: list[int]) -> None:
+    # A layer's weights sit a rank above their op, the rank of the last layer's outputs: unless
+    # the edges between layers span two ranks, the layers' boxes overlap and dot puts them side by side.
+    laid = json.loads(
+        Diagram(to_dot(layered(widths, "index"), rankdir="TB")).pipe(format="json", encoding="utf-8")
+    )
+    boxes = {
+        o["label"]: o["bb"]
+        for o in laid["objects"]
+        if o.get("label", "").startswith("layer ") and " · " not in o["label"]
+    }
+    spans = [tuple(map(float, boxes[f"layer {i}"].split(",")))[1::2] for i in range(len(widths))]
+    assert all(below[1] < above[0] for above, below in itertools.pairwise(spans))  # y grows upward
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    ("share", "scale"),
+    [
+        (2.0, 1.0),  # narrower than max_width: as laid out
+        (0.9, 0.9),  # a bit too wide: scaled to fit
+        (0.5, 0.75),  # far too wide: to 3/4 of its size, no smaller
+        (None, 1.0),  # max_width=None: as laid out
+    ],
+)
+def test_jupyter_shows_a_wide_drawing_scaled_to_max_width_but_not_below_three_quarters(
+    share: float | None, scale: float
+) -> None:
+    svg = draw_dot(quickstart()).pipe(format="svg", encoding="utf-8")
+    laid = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert laid
+    width, height = float(laid[1]), float(laid[2])
+    diagram = draw_dot(quickstart(), max_width=None if share is None else share * width)
+    for shown in (diagram._repr_image_svg_xml(), diagram._repr_mimebundle_()["image/svg+xml"]):
+        size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox', shown)
+        assert size  # the viewBox stays: the whole picture scales, text and all
+        assert (float(size[1]), float(size[2])) == pytest.approx((width * scale, height * scale), abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("texts", "rows"),
+    [
+        (["input", "parameter", "interior", "output"], [["input", "parameter", "interior", "output"]]),
+        (["a" * 60, "0%", "25%", "b" * 40], [["a" * 60, "0%", "25%"], ["b" * 40]]),
+        (["a" * 120, "0%"], [["a" * 120], ["0%"]]),
+    ],
+)
+def test_a_legend_longer_than_a_column_wraps_onto_rows(texts: list[str], rows: list[list[str]]) -> None:
+    # The blame legend's one row made 04's collapsed drawing 795 pt wide; its graph is 583 pt.
+    label = legend([("#FFFFFF", text) for text in texts], ["caption"])
+    drawn = [re.findall(r'<td bgcolor="#FFFFFF">(.*?)</td>', row) for row in re.split(r"</tr>", label)]
+    assert [row for row in drawn if row] == rows
+    assert re.findall(r'colspan="(\d+)">caption', label) == [str(len(texts) if len(rows) == 1 else 1)]

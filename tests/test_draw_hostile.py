@@ -41,7 +41,7 @@ def test_graph_entry_points_name_themselves_and_what_they_got(
 @pytest.mark.parametrize(
     ("options", "says"),
     [
-        ({"rankdir": "RL"}, "rankdir must be 'LR' or 'TB', got 'RL'"),
+        ({"rankdir": "RL"}, "rankdir must be 'auto', 'LR' or 'TB', got 'RL'"),
         ({"max_nodes": "300"}, "max_nodes must be a non-negative int, got '300'"),
         ({"colour_by": "grad"}, "unknown option 'colour_by'; the options are"),
     ],

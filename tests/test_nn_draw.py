@@ -104,7 +104,7 @@ def test_the_network_view_names_itself_and_needs_an_mlp(entry: Any, model: objec
     ("options", "error", "says"),
     [
         ({"show": "bias"}, ValueError, "mlp_to_dot: show must be 'weight' or 'grad', got 'bias'"),
-        ({"rankdir": "RL"}, ValueError, "mlp_to_dot: rankdir must be 'LR' or 'TB', got 'RL'"),
+        ({"rankdir": "RL"}, ValueError, "mlp_to_dot: rankdir must be 'auto', 'LR' or 'TB', got 'RL'"),
         ({"max_nodes": 4}, GraphTooLargeError, "mlp_to_dot: the network has 5 inputs and neurons"),
     ],
 )

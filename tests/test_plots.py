@@ -10,7 +10,7 @@ import pytest
 from nn.diagnostics import activation_stats, gradient_flow
 from nn.losses import mse_loss
 from nn.module import MLP
-from nn.plots import plot_activations, plot_gradient_flow
+from nn.plots import decision_regions, plot_activations, plot_decision_regions, plot_gradient_flow
 
 
 def test_plot_helpers_draw_with_agg() -> None:
@@ -52,3 +52,51 @@ def test_plot_arguments_are_checked_before_matplotlib_is_needed(call: Any, messa
     model([1.0, 1.0]).backward()
     with pytest.raises(ValueError, match=message):
         call(gradient_flow(model), activation_stats(model, [[1.0, 1.0]]))
+
+
+def three_classes() -> MLP:
+    """Linear scores -x0, -5, x0: class 0 left of x0 = 0, class 2 right of it, class 1 nowhere."""
+    model = MLP(2, [3], seed=0)
+    rows = {0: ([-1.0, 0.0], 0.0), 1: ([0.0, 0.0], -5.0), 2: ([1.0, 0.0], 0.0)}
+    state = {}
+    for j, (w, b) in rows.items():
+        state |= {f"layers.0.neurons.{j}.w.{k}": v for k, v in enumerate(w)} | {f"layers.0.neurons.{j}.b": b}
+    model.load_state_dict(state)
+    return model
+
+
+def test_decision_regions_paint_no_class_between_two_that_touch() -> None:
+    # Contouring the class numbers painted a band of class 1 where class 0 meets class 2.
+    plt = pytest.importorskip("matplotlib.pyplot")
+    to_hex = pytest.importorskip("matplotlib.colors").to_hex
+    X = np.array([[-1.0, -1.0], [-0.5, 1.0], [0.5, -1.0], [1.0, 1.0]])
+    model = three_classes()
+    xs, _, regions = decision_regions(model, X, resolution=41)
+    assert set(np.unique(regions)) == {0, 2}
+    assert np.array_equal(regions, np.broadcast_to(np.where(xs > 0, 2, 0), regions.shape))
+    mine = ["#4477AA", "#EE6677", "#228833"]
+    ax = plot_decision_regions(model, X, [0, 0, 2, 2], names=["left", "middle", "right"], colours=mine)
+    painted = ax.collections[0].get_array()  # the mesh: each cell's class, as drawn
+    assert set(np.unique(painted)) == {0, 2}
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["left", "middle", "right"]
+    colours = [h.get_facecolor() for h in ax.get_legend().legend_handles]
+    assert [to_hex(c).upper() for c in colours] == mine  # one entry, in its class's colour
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("labels", "entries"),
+    [([0, 1, 1, 0], ["class 0", "class 1"]), ([-1, 1, 1, -1], ["class 0", "class 1"])],
+)
+def test_a_single_score_is_two_classes_split_at_zero(labels: list[int], entries: list[str]) -> None:
+    plt = pytest.importorskip("matplotlib.pyplot")
+    model = MLP(2, [1], seed=0)
+    model.load_state_dict(
+        {"layers.0.neurons.0.w.0": 1.0, "layers.0.neurons.0.w.1": 0.0, "layers.0.neurons.0.b": 0.0}
+    )
+    X = np.array([[-1.0, 0.0], [1.0, 0.0], [2.0, 1.0], [-2.0, 1.0]])
+    xs, _, regions = decision_regions(model, X, resolution=11)
+    assert np.array_equal(regions[0], (xs > 0).astype(int))
+    ax = plot_decision_regions(model, X, labels)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == entries
+    plt.close("all")

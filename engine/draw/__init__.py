@@ -8,11 +8,14 @@ package is imported only by the functions that render, so `to_dot` works without
 Roles, the default colouring (a node's role follows from the graph, or from `params`):
 - output: the root;
 - interior: the result of an op;
-- parameter: a leaf in `params`, or, without `params`, any leaf that requires grad (as in PyTorch,
-  where parameters require grad and data does not);
+- parameter: a leaf in `params` that requires grad, or, without `params`, any leaf that requires
+  grad (as in PyTorch, where parameters require grad and data does not);
 - input: a leaf that requires no grad but has a label (nn labels its inputs x0, x1...), or a leaf
   not in `params` that requires grad;
-- constant: an unlabelled leaf that requires no grad (a plain number lifted into the graph).
+- constant: an unlabelled leaf that requires no grad (a plain number lifted into the graph);
+- frozen: a leaf in `params` that requires no grad (nn.freezing froze it): pale, dashed, drawn
+  in its neuron's box like any parameter. Without `params` a frozen parameter is, to the graph,
+  a labelled leaf that takes no grad, as an input is, and is drawn as one.
 
 One module per job: view (what is drawn: ids, roles, scopes, options), looks (colour schemes),
 dot (the DOT text), frames (step-through frames and captions), page (the step-through HTML

@@ -14,7 +14,7 @@ from .lanes import caption as lanes_caption
 from .lanes import check_example, lane_count, picker, seen_steps, view
 from .looks import CURRENT, FINAL, INK, PENDING, SOFT_INK, _Look
 from .text import Attrs, number, value_name, value_subject
-from .view import Options, _analyse, _check_size, _Graph, _prepare
+from .view import Options, _analyse, _check_size, _Graph, _prepare, _resolve
 
 
 @dataclass
@@ -164,8 +164,9 @@ def _frames(
         root, seen = view(root, example)
         known = None if known is None else {seen[p] for p in known if p in seen}
         steps, grad = seen_steps(steps, seen, pick), pick(grad)
-        notes = [lanes_caption(lanes, example)]
+        notes = lanes_caption(lanes, example)
     g = _prepare(_analyse(root, known), opt)
+    opt = _resolve(g, opt)
     # Leaves add this pass's gradient to what they held, as in PyTorch; every frame shows that sum.
     # (Tracked here, from what each step adds, in backward's order: the last frame equals .grad.)
     held = {node: node.grad for node in g.order if not node._prev and node.grad}

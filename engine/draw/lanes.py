@@ -130,10 +130,10 @@ def _sums(child: Node, added: Any) -> bool:
     return isinstance(added, np.ndarray) and not isinstance(child.data, np.ndarray)
 
 
-def caption(lanes: int, example: int | None) -> str:
-    """The line a lane graph's drawing carries: what its numbers are."""
+def caption(lanes: int, example: int | None) -> list[str]:
+    """The lines a lane graph's drawing carries: what its numbers are (two: one ran wider than a column)."""
     shown = f"example {example} of {lanes}" if example is not None else f"the mean over the {lanes} examples"
-    return (
-        f"rounded: lane values (one per example), shown at {shown}; "
-        f"a parameter's grad is the sum of all {lanes} examples' shares"
-    )
+    return [
+        f"rounded: lane values (one per example), shown at {shown};",
+        f"a parameter's grad is the sum of all {lanes} examples' shares",
+    ]

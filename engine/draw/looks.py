@@ -13,6 +13,7 @@ from .view import _Graph
 ROLE_FILL = {
     "input": "#99DDFF",  # light cyan
     "parameter": "#EEDD88",  # light yellow
+    "frozen": "#F7F0CF",  # the parameters' yellow, paled, with a dashed border: a parameter not trained
     "constant": "#DDDDDD",  # pale grey
     "interior": "#FFFFFF",
     "output": "#FFAABB",  # pink
@@ -37,7 +38,10 @@ class _Look:
         return node.grad
 
     def fill(self, node: Node) -> Attrs:
-        attrs = {"fillcolor": ROLE_FILL[self.g.role[node]]}
+        role = self.g.role[node]
+        attrs = {"fillcolor": ROLE_FILL[role]}
+        if role == "frozen":
+            attrs["style"] = "filled,dashed"
         if node is self.g.root:
             attrs["penwidth"] = "2"
         return attrs
@@ -55,9 +59,15 @@ class _Look:
         d = node._backward(node)[i] if node._backward else 0.0
         return {"label": f" ∂ = {number(d, self.precision)} "}
 
+    def title(self) -> list[str]:
+        """Lines of text above the legend's swatches, saying what they measure."""
+        return []
+
     def legend(self) -> list[tuple[str, ...]]:
         roles = dict.fromkeys(self.g.role[node] for node in self.g.order)
-        return [(ROLE_FILL[role], role) for role in ROLE_FILL if role in roles]
+        frozen = (ROLE_FILL["frozen"], "frozen parameter (no grad)", INK, "dashed")
+        shown = [role for role in ROLE_FILL if role in roles]
+        return [frozen if role == "frozen" else (ROLE_FILL[role], role) for role in shown]
 
 
 @dataclass
@@ -84,12 +94,15 @@ class _BlameLook(_Look):
         share = abs(node.grad) / self.largest if self.largest else 0.0
         return {"fillcolor": ramp(share), "penwidth": "2" if node is self.g.root else "1"}
 
+    def title(self) -> list[str]:
+        # where is a label, "an unlabelled op node", or a number. A line of its own: as the first
+        # swatch, it made the legend, and 04's collapsed drawing, 795 pt wide.
+        return [f"|grad| as a share of the largest, {number(self.largest, self.precision)} at {self.where}:"]
+
     def legend(self) -> list[tuple[str, ...]]:
-        # where is a label, "an unlabelled op node", or a number.
-        top = f"|grad| as a share of the largest, {number(self.largest, self.precision)} at {self.where}:"
         steps = [(ramp(k / 4), f"{k * 25}%") for k in range(5)]
         constants = any(not node.requires_grad for node in self.g.order)
-        return [("#FFFFFF", top), *steps, *([("#FFFFFF", "dashed: no grad")] if constants else [])]
+        return [*steps, *([("#FFFFFF", "dashed: no grad")] if constants else [])]
 
 
 def ramp(share: float) -> str:

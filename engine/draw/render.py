@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -24,17 +25,24 @@ _NO_DOT = (
 )
 
 
+COLUMN = 675.0  # points: 900 px, the width of a notebook's column
+_SMALLEST = 0.75  # the most a drawing is shrunk to fit: 11 pt text is then 8.25 pt (11 px)
+
+
 class Diagram:
     """DOT text held by a graphviz.Source: .source, .pipe(), .render(path), and shown inline in Jupyter.
 
     What graphviz.Source offers besides (.view(), .save(), .format...) is passed on to it; rendering
     without graphviz's `dot` program raises GraphvizNotFoundError, which says how to install it.
+    Jupyter shows a drawing wider than max_width points scaled down to it, but to no less than 3/4
+    of its size (smaller text is hard to read: draw less instead); max_width=None shows it as laid out.
     """
 
-    def __init__(self, source: str, format: str = "svg") -> None:
+    def __init__(self, source: str, format: str = "svg", max_width: float | None = COLUMN) -> None:
         self._gv = _graphviz()
         self._source = self._gv.Source(source, format=format)  # holds the text as given: no parsing
         self.name = source.split(None, 2)[1]  # "digraph <name> {"
+        self.max_width = max_width
 
     @property
     def source(self) -> str:
@@ -65,12 +73,15 @@ class Diagram:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
         # How Jupyter displays it: graphviz renders an SVG (PNG and JPEG on request).
         with self._dot_program():
-            return self._source._repr_mimebundle_(include, exclude, **kwargs)
+            bundle = self._source._repr_mimebundle_(include, exclude, **kwargs)
+        if isinstance(bundle, dict) and isinstance(bundle.get("image/svg+xml"), str):
+            bundle["image/svg+xml"] = fit(bundle["image/svg+xml"], self.max_width)
+        return bundle
 
     def _repr_image_svg_xml(self) -> str:
         with self._dot_program():
             svg: str = self._source._repr_image_svg_xml()
-            return svg
+            return fit(svg, self.max_width)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("_gv", "_source"):
@@ -90,10 +101,23 @@ class Diagram:
             raise GraphvizNotFoundError(_NO_DOT) from err
 
 
-def draw_dot(root: Node, format: str = "svg", **options: Any) -> Diagram:
+def draw_dot(root: Node, format: str = "svg", max_width: float | None = COLUMN, **options: Any) -> Diagram:
     """to_dot(root, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
     require_node("draw_dot", root)
-    return Diagram(to_dot(root, **options), format)
+    return Diagram(to_dot(root, **options), format, max_width)
+
+
+def fit(svg: str, max_width: float | None) -> str:
+    """dot's SVG, its width and height scaled down to max_width points (to no less than 3/4)."""
+    # The viewBox stays: the picture scales with the size it is shown at, text and all.
+    size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if max_width is None or size is None or float(size[1]) <= max_width:
+        return svg
+    width, height = float(size[1]), float(size[2])
+    k = max(max_width / width, _SMALLEST)
+    return (
+        f'{svg[: size.start()]}<svg width="{width * k:.0f}pt" height="{height * k:.0f}pt"{svg[size.end() :]}'
+    )
 
 
 def _graphviz() -> ModuleType:

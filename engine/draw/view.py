@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 from ..graph import Node, topo_order
 from ..modes import scope_of
@@ -46,9 +48,14 @@ def _role(node: Node, root: Node, params: set[Node] | None) -> str:
         return "output"
     if node._prev:
         return "interior"
+    if params is not None and node in params:
+        # Named a parameter, yet takes no gradient: frozen (nn.freezing sets requires_grad = False).
+        # Only params can say so: a node does not know it is a parameter, and a frozen weight
+        # is, to the graph, a labelled leaf without grad like an input x0.
+        return "parameter" if node.requires_grad else "frozen"
     if not node.requires_grad:
         return "input" if node.label else "constant"
-    return "parameter" if params is None or node in params else "input"
+    return "parameter" if params is None else "input"
 
 
 def _places(g: _Graph) -> dict[Node, tuple[str, ...]]:
@@ -64,7 +71,7 @@ def _places(g: _Graph) -> dict[Node, tuple[str, ...]]:
     return place
 
 
-_JOINS_USERS = ("parameter", "constant")  # roles of the leaves drawn in their users' scope
+_JOINS_USERS = ("parameter", "frozen", "constant")  # roles of the leaves drawn in their users' scope
 
 
 def _check_size(root: Node, params: set[Node] | None, opt: Options) -> None:
@@ -111,7 +118,7 @@ def _prepare(g: _Graph, opt: Options) -> _Graph:
 
 @dataclass(frozen=True)
 class Options:
-    rankdir: str = "LR"
+    rankdir: str = "auto"
     precision: int = 4
     fields: tuple[str, ...] = FIELDS
     clusters: bool = True
@@ -121,8 +128,8 @@ class Options:
     caller: str = "to_dot"  # the public function the options were given to, for messages
 
     def __post_init__(self) -> None:
-        if self.rankdir not in ("LR", "TB"):
-            raise ValueError(f"{self.caller}: rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
+        if self.rankdir not in ("auto", "LR", "TB"):
+            raise ValueError(f"{self.caller}: rankdir must be 'auto', 'LR' or 'TB', got {self.rankdir!r}")
         if not set(self.fields) <= set(FIELDS):
             raise ValueError(f"{self.caller}: fields are chosen from {FIELDS}, got {self.fields!r}")
         if self.collapse not in (None, "neuron"):
@@ -168,6 +175,37 @@ def _boxes(g: _Graph) -> list[_Box]:
             path = g.place[node]
             by_path.setdefault(path, _Box(f"g{len(by_path)}", path)).nodes.append(node)
     return list(by_path.values())
+
+
+# How wide a drawing is, roughly, in points: a level of values drawn left to right takes a card,
+# its op and two gaps; a value side by side with others at its level, a card and a gap.
+_LEVEL_ACROSS, _CARD_ACROSS = 170, 110
+
+
+def _resolve(g: _Graph, opt: Options) -> Options:
+    """opt with rankdir="auto" made "TB" or "LR": the direction in which g is drawn narrower."""
+    # A notebook scrolls down, not across: a chain of values reads best top to bottom, and a
+    # broad, shallow graph (neurons collapsed to boxes, layer by layer) left to right.
+    if opt.rankdir != "auto":
+        return opt
+    level: dict[str, int] = {}
+    for node in g.order:  # longest path from the leaves, counted in values (boxes) drawn
+        me = _entity(node, g)
+        below = (level[_entity(c, g)] + 1 for c in node._prev if _entity(c, g) != me)
+        level[me] = max([level.get(me, 0), *below])
+    for node in g.order:  # dot draws a leaf just before its first user, not at the far left
+        if not node._prev and node not in g.box_of and g.users[node]:
+            level[g.ids[node]] = max(min(level[_entity(u, g)] for u in g.users[node]) - 1, 0)
+    depth, breadth = max(level.values()) + 1, max(Counter(level.values()).values())
+    return replace(opt, rankdir="TB" if breadth * _CARD_ACROSS < depth * _LEVEL_ACROSS else "LR")
+
+
+def _natural(path: tuple[str, ...]) -> tuple[tuple[str | int, ...], ...]:
+    """A sort key for scope paths with numbers in order: "neuron 2" before "neuron 10"."""
+    # re.split with a group alternates text and digits: text meets text, int meets int.
+    return tuple(
+        tuple(int(t) if k % 2 else t for k, t in enumerate(re.split(r"(\d+)", name))) for name in path
+    )
 
 
 def _entity(node: Node, g: _Graph) -> str:
