@@ -268,7 +268,8 @@ def _box_statement(box: _Box, g: _Graph, look: _Look, opt: Options, nested: bool
     members = set(box.nodes)
     outputs = [n for n in box.nodes if n is g.root or any(u not in members for u in g.users[n])]
     name = box.path[-1] if nested else " · ".join(box.path)
-    parts = [record_text(name), f"{len(box.nodes)} values"]
+    count = len(box.nodes)
+    parts = [record_text(name), f"{count} value" if count == 1 else f"{count} values"]
     attrs: Attrs = {"fillcolor": "#FFFFFF"}
     grad = ""
     if len(outputs) == 1:
