@@ -142,7 +142,8 @@ def test_each_page_draws_its_math_and_figures_inside_the_page_offline(site: Site
         assert seen["widest"] <= seen["viewport"], f"{name}: a figure {seen['widest']} px wide"
         assert seen["page_width"] <= seen["viewport"], f"{name}: the page scrolls sideways"
         assert seen["clipped"] == [], f"{name}: lines cut off at the right"
-        shoot(page, "math[display=block]", f"{name}-math")
+        display = page.locator("math[display=block]").count() > 0  # not every notebook has a display formula
+        shoot(page, "math[display=block]" if display else "math", f"{name}-math")
         shoot(page, ".jp-OutputArea-output img", f"{name}-figure")
         page.close()
     assert browser.refused == [], browser.refused

@@ -14,9 +14,13 @@ NAMES = [
     "vanishing-gradients",
     "compare-inits",
     "input-scaling",
+    "scaling-causes",
     "dead-neurons",
+    "small-nets",
     "lottery-ticket",
     "freezing",
+    "dense-freezing",
+    "nielsen-gradients",
 ]
 
 
@@ -88,6 +92,22 @@ def test_a_bad_name_or_option_exits_2_with_argparses_message(
         pytest.param("dead-neurons", ["dead ReLU units at init", "pruned"], marks=pytest.mark.slow),
         pytest.param("lottery-ticket", ["'seed': 1", "mean over 2 seeds"], marks=pytest.mark.slow),
         pytest.param("freezing", ["MLP(2, [6, 6, 1])", "threshold 0.01: ["], marks=pytest.mark.slow),
+        pytest.param(
+            "scaling-causes",
+            ["offset + 100", "SGD at the largest stable lr, 10 steps", "feature 1 × 100"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            "small-nets",
+            ["make_moons(30, noise=0.1)", "make_xor(30, noise=0.1)", "[2, 2]", "≥100% after 10"],
+            marks=pytest.mark.slow,
+        ),
+        ("dense-freezing", ["One dense 100x100 layer, batch 16, numpy float32", "whole layer frozen"]),
+        pytest.param(
+            "nielsen-gradients",
+            ["averaged over 100 training digits; 2 seeds", "[64, 30, 30, 30, 30, 10]", "0.2850"],
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_each_experiment_runs_quick_and_prints_its_tables_and_time(

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 from .._table import table
+from ..data import make_moons, make_xor, standardize
 from ..diagnostics import flag_gradients
-from .dead_neurons import dead_neuron_experiment
-from .freezing import freezing_experiment
+from .dead_neurons import dead_neuron_experiment, small_nets
+from .freezing import dense_layer_freezing, freezing_experiment
 from .initialization import compare_inits, vanishing_gradients
 from .lottery import lottery_ticket, seed_means
-from .scaling import input_scaling
+from .nielsen import initial_gradients
+from .scaling import input_scaling, scaling_causes
 
 PROG = "python -m nn.experiments"
 
@@ -68,11 +71,28 @@ def _input_scaling(quick: bool) -> None:
     print(input_scaling(100.0, steps=steps, n=n))
 
 
+def _scaling_causes(quick: bool) -> None:
+    print(scaling_causes(steps=10, control=50, n=30) if quick else scaling_causes())
+
+
 def _dead_neurons(quick: bool) -> None:
     if quick:
         print(dead_neuron_experiment((24, 24), n=30, steps=10, lr=2.0))
     else:
         print(dead_neuron_experiment((64, 64), n=100, steps=100))
+
+
+def _small_nets(quick: bool) -> None:
+    seeds, n = (range(2), 30) if quick else (range(10), 100)
+    for make, widths, full_steps, lr in [
+        (make_moons, [[32, 32], [8, 8], [4, 4], [2, 2]], 100, 1.0),
+        (make_xor, [[32], [8], [4], [3], [2]], 30, 0.5),  # 2 units can fit XOR (notebook 06 builds one)
+    ]:
+        X, labels = make(n, noise=0.1, seed=0)
+        X, _, _ = standardize(X)
+        steps = 10 if quick else full_steps
+        runs = small_nets(X, labels, widths, seeds=seeds, steps=steps, checkpoints=[steps // 5, steps], lr=lr)
+        print(f"{make.__name__}({n}, noise=0.1), standardized:\n{runs}\n")
 
 
 def _lottery_ticket(quick: bool) -> None:
@@ -98,6 +118,21 @@ def _freezing(quick: bool) -> None:
         print(f"  threshold {run.threshold:g}: {run.frozen[:: max(1, result.steps // 10)]}")
 
 
+def _dense_freezing(quick: bool) -> None:
+    libraries = ["numpy"] + ([] if quick or importlib.util.find_spec("torch") is None else ["torch"])
+    for library in libraries:
+        for dtype in ("float32",) if quick else ("float32", "float64"):
+            if quick:
+                layer = dense_layer_freezing(batch=16, width=100, frozen=30, library=library, repeats=2)
+            else:
+                layer = dense_layer_freezing(batch=256, dtype=dtype, library=library, repeats=9)
+            print(f"{layer}\n")
+
+
+def _nielsen_gradients(quick: bool) -> None:
+    print(initial_gradients(seeds=range(2), n=100) if quick else initial_gradients())
+
+
 # name: (what it shows, its runner)
 EXPERIMENTS: dict[str, tuple[str, Callable[[bool], None]]] = {
     "vanishing-gradients": (
@@ -109,9 +144,17 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[bool], None]]] = {
         _compare_inits,
     ),
     "input-scaling": ("micrograd's demo on moons × 100, raw against standardized, 100 steps", _input_scaling),
+    "scaling-causes": (
+        "one feature × 100 and inputs + 100 from the same starting function, each at its largest stable lr",
+        _scaling_causes,
+    ),
     "dead-neurons": (
         "MLP(2, [64, 64, 1]) trained hard at lr 1.0: its dead ReLUs, pruned away",
         _dead_neurons,
+    ),
+    "small-nets": (
+        "small nets trained from scratch beside a big one over 10 seeds, on moons and on XOR",
+        _small_nets,
     ),
     "lottery-ticket": (
         "iterative magnitude pruning with rewinding against a random reinit, 6 rounds, 3 seeds",
@@ -120,6 +163,14 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[bool], None]]] = {
     "freezing": (
         "MLP(2, [64, 64, 1]) with and without freezing converged neurons: work, CPU time, accuracy",
         _freezing,
+    ),
+    "dense-freezing": (
+        "one dense 1000×1000 layer's step with 300 rows frozen, each way a library could skip them",
+        _dense_freezing,
+    ),
+    "nielsen-gradients": (
+        "Nielsen's ch. 5 on the digits: each hidden layer's ‖∂C/∂b‖ at his init, 10 seeds, beside MNIST",
+        _nielsen_gradients,
     ),
 }
 
