@@ -7,7 +7,6 @@ with some of its neurons frozen, the ways a tensor library could skip them.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import importlib
 import statistics
@@ -28,6 +27,7 @@ from ..module import MLP
 from ..optim import SGD, Optimizer
 from ..train import History, accuracy, predict
 from . import recipes
+from ._threads import OneThread
 
 __all__ = [
     "DENSE_WAYS",
@@ -390,37 +390,9 @@ def dense_steps(
     return _dense_ways(library, dtype, batch=batch, width=width, frozen=frozen, seed=seed)[0]
 
 
-class _OneThread:
-    """The library's matmuls on one thread while inside (numpy's BLAS through threadpoolctl, if installed)."""
-
-    def __init__(self, library: str) -> None:
-        self.library = library
-        self.limited = False
-        self._stack = contextlib.ExitStack()
-
-    def __enter__(self) -> _OneThread:
-        if self.library == "torch":
-            torch = importlib.import_module("torch")
-            before = torch.get_num_threads()
-            torch.set_num_threads(1)
-            self._stack.callback(torch.set_num_threads, before)
-            self.limited = True
-        else:
-            try:
-                threadpoolctl = importlib.import_module("threadpoolctl")
-            except ImportError:  # numpy's BLAS runs as it is set up; the result says so
-                return self
-            self._stack.enter_context(threadpoolctl.threadpool_limits(1))
-            self.limited = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-
-
 def _dense_ways(
     library: str, dtype: str, *, batch: int, width: int, frozen: int, seed: int
-) -> tuple[list[Callable[[], tuple[Any, Any, Any]]], _OneThread]:
+) -> tuple[list[Callable[[], tuple[Any, Any, Any]]], OneThread]:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(batch, width)).astype(dtype)
     W = (rng.normal(size=(width, width)) / np.sqrt(width)).astype(dtype)
@@ -455,7 +427,7 @@ def _dense_ways(
     def whole_layer() -> tuple[Any, Any, Any]:
         return X @ W.T, dY @ W, None
 
-    return [no_freezing, mask_dw, gather_rows, two_blocks, whole_layer], _OneThread(library)
+    return [no_freezing, mask_dw, gather_rows, two_blocks, whole_layer], OneThread(library)
 
 
 # -- the engine at the layer's size: where a step on the tape spends its time --------------------------

@@ -11,10 +11,8 @@ apply the output sigmoid themselves (cross-entropy from the logits stays exact w
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +24,7 @@ from .._table import table
 from ..losses import binary_cross_entropy, mse_loss
 from ..module import MLP
 from ._args import check_widths
+from ._threads import OneThread
 from .digits import load_digits
 
 __all__ = [
@@ -106,7 +105,7 @@ def matrix_backprop(
     """
     kind = check_choice("matrix_backprop", "cost", cost, COSTS)
     weights, biases = layer_arrays(model) if isinstance(model, MLP) else model
-    with _one_thread():
+    with OneThread():
         return _backprop(weights, biases, X, targets, kind)
 
 
@@ -237,7 +236,7 @@ def speed_of_learning(
     weights, biases = layer_arrays(nielsen_mlp(sizes, seed=seed))
     decay = 1.0 - lr * lmbda / len(X)
     history = np.empty((epochs, len(weights) - 1))
-    with _one_thread():
+    with OneThread():
         for epoch in range(epochs):
             _, deltas, grads_w = _backprop(weights, biases, X, Y, cost)
             grads_b = [d.mean(axis=0) for d in deltas]
@@ -252,22 +251,6 @@ def _nielsen_data(fn: str, n: int, data_seed: int) -> tuple[np.ndarray, np.ndarr
     digits = load_digits(data_seed=data_seed, scaling="unit")
     n = check_int(fn, "n", n, 1, most=len(digits.X_train))
     return digits.X_train[:n], np.eye(10)[digits.y_train[:n]]
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """numpy's matrix products on one thread, where threadpoolctl (scikit-learn's dependency) is installed.
-
-    These matrices are small (1,000 × 30): several BLAS threads spend longer waiting on each other
-    than multiplying, several times longer on a busy machine.
-    """
-    try:
-        threadpoolctl = importlib.import_module("threadpoolctl")
-    except ImportError:
-        yield
-        return
-    with threadpoolctl.threadpool_limits(limits=1):
-        yield
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
