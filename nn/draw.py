@@ -15,7 +15,7 @@ from engine import Value
 from engine.draw import NEGATIVE, PENDING, POSITIVE, ROLE_FILL, GraphTooLargeError
 from engine.draw.dot import digraph, legend
 from engine.draw.looks import ramp
-from engine.draw.render import COLUMN, Diagram
+from engine.draw.render import COLUMN, Diagram, check_max_width
 from engine.draw.text import dot_attrs, html_text, number
 from engine.draw.view import Options
 
@@ -153,4 +153,4 @@ def _delta(neuron: Neuron) -> tuple[float, int] | None:
 def draw_mlp(model: MLP, format: str = "svg", max_width: float | None = COLUMN, **options: Any) -> Diagram:
     """mlp_to_dot(model, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
     _layers("draw_mlp", model)
-    return Diagram(mlp_to_dot(model, **options), format, max_width)
+    return Diagram(mlp_to_dot(model, **options), format, check_max_width("draw_mlp", max_width))

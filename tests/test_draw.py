@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import math
 import random
 import re
 import shutil
@@ -750,3 +751,10 @@ def test_a_legend_longer_than_a_column_wraps_onto_rows(texts: list[str], rows: l
     drawn = [re.findall(r'<td bgcolor="#FFFFFF">(.*?)</td>', row) for row in re.split(r"</tr>", label)]
     assert [row for row in drawn if row] == rows
     assert re.findall(r'colspan="(\d+)">caption', label) == [str(len(texts) if len(rows) == 1 else 1)]
+
+
+@pytest.mark.parametrize("bad", [0, -675, math.inf, math.nan, "675", True])
+def test_a_bad_max_width_is_refused_by_name(bad: object) -> None:
+    message = f"draw_dot: max_width must be a number of points > 0, or None, got {bad!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        draw_dot(quickstart(), max_width=bad)  # type: ignore[arg-type]

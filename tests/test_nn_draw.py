@@ -131,3 +131,10 @@ def test_a_batch_recorded_on_lanes_shows_the_same_deltas_as_one_call_per_example
         loss.backward()
         drawn.append(mlp_to_dot(model))
     assert "n = 3" in drawn[0] and drawn[0] == drawn[1]
+
+
+@pytest.mark.parametrize("bad", [0, -675, float("inf"), "675", True])
+def test_a_bad_max_width_is_refused_by_name(bad: object) -> None:
+    message = f"draw_mlp: max_width must be a number of points > 0, or None, got {bad!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        draw_mlp(MLP(2, [2, 1], seed=0), max_width=bad)  # type: ignore[arg-type]

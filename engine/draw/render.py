@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,7 +105,17 @@ class Diagram:
 def draw_dot(root: Node, format: str = "svg", max_width: float | None = COLUMN, **options: Any) -> Diagram:
     """to_dot(root, **options) as a Diagram (a graphviz.Source): inline in Jupyter, or .render(path)."""
     require_node("draw_dot", root)
-    return Diagram(to_dot(root, **options), format, max_width)
+    return Diagram(to_dot(root, **options), format, check_max_width("draw_dot", max_width))
+
+
+def check_max_width(caller: str, max_width: object) -> float | None:
+    """max_width if it is None or a finite number of points > 0, else a ValueError naming caller."""
+    if max_width is None:
+        return None
+    number = isinstance(max_width, (int, float)) and not isinstance(max_width, bool)
+    if number and isinstance(max_width, (int, float)) and math.isfinite(max_width) and max_width > 0:
+        return float(max_width)
+    raise ValueError(f"{caller}: max_width must be a number of points > 0, or None, got {max_width!r}")
 
 
 def fit(svg: str, max_width: float | None) -> str:
